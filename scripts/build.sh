@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Configures and builds one flavour into build/<flavour>.
+#   release: optimised, what `scripts/run.sh` starts and benchmarks measure
+#   asan:    AddressSanitizer + UndefinedBehaviorSanitizer, the whole test suite
+#   tsan:    ThreadSanitizer, the concurrency tests (queues, middleware, server threads)
+# Extra arguments are passed to ninja (e.g. a target name).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+flavour=${1:-release}
+shift || true
+case "$flavour" in
+  release) args=(-DCMAKE_BUILD_TYPE=Release) ;;
+  asan) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DROWCACHED_SANITIZE=address,undefined") ;;
+  tsan) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DROWCACHED_SANITIZE=thread) ;;
+  *) echo "usage: scripts/build.sh release|asan|tsan [ninja args]" >&2; exit 2 ;;
+esac
+cmake -S . -B "build/$flavour" -G Ninja "${args[@]}" >/dev/null
+ninja -C "build/$flavour" "$@"
