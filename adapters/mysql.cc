@@ -1,0 +1,396 @@
+// MySQL 8 / MariaDB 10.11 back end over Connector/C++ 1.1 (which speaks through libmariadb here).
+//
+// Values go through server-side prepared statements (binary protocol); the connector renders
+// DECIMAL, DATETIME and friends as the server's text. Keys of integer columns are bound as
+// integers: a string compared with an integer column is compared as a double by MySQL, which is
+// wrong above 2^53.
+#include <cppconn/exception.h>
+#include <cppconn/metadata.h>
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+#include <cppconn/resultset_metadata.h>
+#include <cppconn/statement.h>
+#include <fmt/format.h>
+#include <mysql_connection.h>
+#include <mysql_driver.h>
+
+#include <mutex>
+#include <unordered_map>
+
+#include "adapters/internal.h"
+
+namespace rowcached::adapters {
+namespace {
+
+using internal::Assignment;
+
+// get_driver_instance() is not thread-safe: the first call builds the driver. Do it once.
+sql::Driver* Driver() {
+  static std::once_flag once;
+  static sql::Driver* driver = nullptr;
+  std::call_once(once, [] { driver = sql::mysql::get_driver_instance(); });
+  return driver;
+}
+
+Status StatusForCode(int code) {
+  switch (code) {
+    // Client side: cannot connect, server gone, lost during query, ...
+    case 2002:  // CR_CONNECTION_ERROR
+    case 2003:  // CR_CONN_HOST_ERROR
+    case 2005:  // CR_UNKNOWN_HOST
+    case 2006:  // CR_SERVER_GONE_ERROR
+    case 2013:  // CR_SERVER_LOST
+    case 2026:  // CR_SSL_CONNECTION_ERROR
+    case 2055:  // CR_SERVER_LOST_EXTENDED
+    // Server side: killed, shutting down, too many connections, network errors.
+    case 1040:  // ER_CON_COUNT_ERROR
+    case 1053:  // ER_SERVER_SHUTDOWN
+    case 1077:  // ER_NORMAL_SHUTDOWN
+    case 1152:  // ER_ABORTING_CONNECTION
+    case 1158:  // ER_NET_READ_ERROR
+    case 1159:  // ER_NET_READ_INTERRUPTED
+    case 1160:  // ER_NET_ERROR_ON_WRITE
+    case 1161:  // ER_NET_WRITE_INTERRUPTED
+    case 1927:  // ER_CONNECTION_KILLED (MariaDB)
+    case 4031:  // ER_CLIENT_INTERACTION_TIMEOUT (MySQL 8)
+      return Status::kConnectionLost;
+    case 1969:  // ER_STATEMENT_TIMEOUT (MariaDB max_statement_time)
+    case 3024:  // ER_QUERY_TIMEOUT (MySQL max_execution_time)
+    case 1205:  // ER_LOCK_WAIT_TIMEOUT
+      return Status::kTimeout;
+    case 1048:  // ER_BAD_NULL_ERROR
+    case 1062:  // ER_DUP_ENTRY
+    case 1169:  // ER_DUP_UNIQUE
+    case 1216:  // ER_NO_REFERENCED_ROW
+    case 1217:  // ER_ROW_IS_REFERENCED
+    case 1364:  // ER_NO_DEFAULT_FOR_FIELD
+    case 1451:  // ER_ROW_IS_REFERENCED_2
+    case 1452:  // ER_NO_REFERENCED_ROW_2
+    case 1557:  // ER_FOREIGN_DUPLICATE_KEY
+    case 1586:  // ER_DUP_ENTRY_WITH_KEY_NAME
+    case 3819:  // ER_CHECK_CONSTRAINT_VIOLATED (MySQL)
+    case 4025:  // ER_CONSTRAINT_FAILED (MariaDB)
+      return Status::kConstraintViolated;
+    case 1264:  // ER_WARN_DATA_OUT_OF_RANGE
+    case 1265:  // WARN_DATA_TRUNCATED
+    case 1292:  // ER_TRUNCATED_WRONG_VALUE
+    case 1366:  // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD
+    case 1367:  // ER_ILLEGAL_VALUE_FOR_TYPE
+    case 1406:  // ER_DATA_TOO_LONG
+    case 1411:  // ER_WRONG_VALUE_FOR_TYPE
+      return Status::kInvalidArgument;
+    case 1054:  // ER_BAD_FIELD_ERROR
+    case 1146:  // ER_NO_SUCH_TABLE
+      return Status::kBadIdentifier;
+    default:
+      return Status::kOther;
+  }
+}
+
+class MySqlConnection final : public internal::SessionConnection {
+ public:
+  using SessionConnection::SessionConnection;
+  ~MySqlConnection() override { Close(); }
+
+ protected:
+  Result<void> Open() override {
+    return Guard<void>([&]() -> Result<void> {
+      sql::ConnectOptionsMap o;
+      o["hostName"] = sql::SQLString("tcp://" + HostForUrl() + ":" + std::to_string(url().port));
+      o["userName"] = sql::SQLString(url().user);
+      o["password"] = sql::SQLString(url().password);
+      o["schema"] = sql::SQLString(url().database);
+      o["port"] = url().port;
+      o["OPT_CONNECT_TIMEOUT"] = Seconds(options().connect_timeout);
+      if (options().read_timeout.count() > 0) {
+        o["OPT_READ_TIMEOUT"] = Seconds(options().read_timeout);
+        o["OPT_WRITE_TIMEOUT"] = Seconds(options().read_timeout);
+      }
+      o["OPT_RECONNECT"] = false;  // reconnecting is ours to do: it drops prepared statements
+      o["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
+      o["CLIENT_MULTI_STATEMENTS"] = false;
+      conn_.reset(Driver()->connect(o));
+      conn_->setAutoCommit(true);
+      if (options().statement_timeout.count() > 0) {
+        const std::string version = conn_->getMetaData()->getDatabaseProductVersion();
+        std::string set;
+        if (version.find("MariaDB") != std::string::npos) {
+          set = fmt::format("SET SESSION max_statement_time = {:.3f}",
+                            options().statement_timeout.count() / 1000.0);
+        } else {
+          set = fmt::format("SET SESSION max_execution_time = {}",
+                            options().statement_timeout.count());
+        }
+        std::unique_ptr<sql::Statement> st(conn_->createStatement());
+        st->execute(set);
+        ++stats_.statements;
+      }
+      return {};
+    });
+  }
+
+  void Close() noexcept override {
+    statements_.clear();
+    scratch_.reset();
+    if (conn_) {
+      try {
+        conn_->close();
+      } catch (...) {
+        // The session is gone either way.
+      }
+      conn_.reset();
+    }
+  }
+
+  Result<TableSchema> DoDescribe(std::string_view table) override {
+    return Guard<TableSchema>([&]() -> Result<TableSchema> {
+      sql::PreparedStatement* ps = Prepare(
+          "SELECT c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE, c.DATA_TYPE, k.ORDINAL_POSITION "
+          "FROM information_schema.COLUMNS c "
+          "LEFT JOIN information_schema.KEY_COLUMN_USAGE k "
+          "ON k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME "
+          "AND k.COLUMN_NAME = c.COLUMN_NAME AND k.CONSTRAINT_NAME = 'PRIMARY' "
+          "WHERE c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME = ? "
+          "ORDER BY c.ORDINAL_POSITION");
+      ps->setString(1, sql::SQLString(std::string(table)));
+      std::unique_ptr<sql::ResultSet> rs(Query(ps));
+      TableSchema schema;
+      std::vector<std::pair<int, std::string>> key;
+      while (rs->next()) {
+        Column c;
+        c.name = rs->getString(1).asStdString();
+        c.type = rs->getString(2).asStdString();
+        c.nullable = rs->getString(3).asStdString() == "YES";
+        const std::string data_type = rs->getString(4).asStdString();
+        c.integer = data_type == "tinyint" || data_type == "smallint" ||
+                    data_type == "mediumint" || data_type == "int" || data_type == "bigint";
+        c.is_unsigned = c.integer && c.type.find("unsigned") != std::string::npos;
+        c.binary = data_type == "blob" || data_type == "tinyblob" ||
+                   data_type == "mediumblob" || data_type == "longblob" ||
+                   data_type == "binary" || data_type == "varbinary";
+        if (!rs->isNull(5)) key.emplace_back(rs->getInt(5), c.name);
+        schema.columns.push_back(std::move(c));
+      }
+      if (schema.columns.empty()) {
+        return Error(Status::kNotFound, "table '" + internal::Printable(table) +
+                                            "' not found in database '" + url().database + "'");
+      }
+      schema.name = std::string(table);
+      std::sort(key.begin(), key.end());
+      for (auto& k : key) schema.primary_key.push_back(std::move(k.second));
+      return schema;
+    });
+  }
+
+  Result<Row> DoFetch(const TableSchema& table, const Column& key, std::string_view pk,
+                      const std::vector<const Column*>& columns) override {
+    return Guard<Row>([&]() -> Result<Row> {
+      sql::PreparedStatement* ps = Prepare(builder_.Fetch(table, key, columns));
+      BindKey(ps, 1, key, pk);
+      std::unique_ptr<sql::ResultSet> rs(Query(ps));
+      if (!rs->next()) {
+        return Error(Status::kNotFound,
+                     "no row with key '" + internal::Printable(pk) + "' in '" + table.name + "'");
+      }
+      Row row;
+      row.reserve(columns.size());
+      for (std::size_t i = 0; i < columns.size(); ++i) {
+        const auto index = static_cast<std::uint32_t>(i + 1);
+        Field field{columns[i]->name, std::nullopt};
+        if (!rs->isNull(index)) field.value = rs->getString(index).asStdString();
+        row.push_back(std::move(field));
+      }
+      return row;
+    });
+  }
+
+  Result<void> DoUpsert(const TableSchema& table, const Column& key, std::string_view pk,
+                        const std::vector<Assignment>& values) override {
+    return Guard<void>([&]() -> Result<void> {
+      std::vector<const Column*> columns;
+      for (const Assignment& a : values) columns.push_back(a.column);
+      sql::PreparedStatement* ps = Prepare(builder_.Upsert(table, key, columns));
+      BindKey(ps, 1, key, pk);
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const auto index = static_cast<unsigned>(i + 2);
+        if (values[i].value->has_value()) {
+          ps->setString(index, sql::SQLString(**values[i].value));
+        } else {
+          ps->setNull(index, sql::DataType::VARCHAR);
+        }
+      }
+      Update(ps);
+      return {};
+    });
+  }
+
+  Result<void> DoDelete(const TableSchema& table, const Column& key,
+                        std::string_view pk) override {
+    return Guard<void>([&]() -> Result<void> {
+      sql::PreparedStatement* ps = Prepare(builder_.Delete(table, key));
+      BindKey(ps, 1, key, pk);
+      if (Update(ps) == 0) {
+        return Error(Status::kNotFound,
+                     "no row with key '" + internal::Printable(pk) + "' in '" + table.name + "'");
+      }
+      return {};
+    });
+  }
+
+  Result<void> DoScanBatch(const TableSchema& table, const Column& key, const std::string* after,
+                           std::size_t limit, std::vector<std::string>* keys) override {
+    return Guard<void>([&]() -> Result<void> {
+      sql::PreparedStatement* ps = Prepare(builder_.ScanKeys(table, key, after != nullptr));
+      unsigned next = 1;
+      if (after != nullptr) BindKey(ps, next++, key, *after);
+      ps->setUInt64(next, limit);
+      std::unique_ptr<sql::ResultSet> rs(Query(ps));
+      while (rs->next()) keys->push_back(rs->getString(1).asStdString());
+      return {};
+    });
+  }
+
+  Result<void> DoPing() override {
+    return Guard<void>([&]() -> Result<void> {
+      std::unique_ptr<sql::ResultSet> rs(Query(Prepare("SELECT 1")));
+      return {};
+    });
+  }
+
+  Result<std::vector<std::vector<Value>>> DoRunSql(std::string_view sql_text) override {
+    using Rows = std::vector<std::vector<Value>>;
+    return Guard<Rows>([&]() -> Result<Rows> {
+      std::unique_ptr<sql::Statement> st(conn_->createStatement());
+      ++stats_.statements;
+      Rows rows;
+      if (st->execute(sql::SQLString(std::string(sql_text)))) {
+        std::unique_ptr<sql::ResultSet> rs(st->getResultSet());
+        const unsigned n = rs->getMetaData()->getColumnCount();
+        while (rs->next()) {
+          std::vector<Value>& row = rows.emplace_back();
+          for (unsigned i = 1; i <= n; ++i) {
+            row.push_back(rs->isNull(i) ? Value() : Value(rs->getString(i).asStdString()));
+          }
+        }
+      }
+      return rows;
+    });
+  }
+
+ private:
+  // Runs `body`, turning the connector's exceptions into statuses.
+  template <typename T, typename Body>
+  Result<T> Guard(Body&& body) {
+    try {
+      return body();
+    } catch (const sql::SQLException& e) {
+      Status status = StatusForCode(e.getErrorCode());
+      std::string message = e.what();
+      if (e.getErrorCode() != 0) {
+        message = fmt::format("{} (error {}, SQLSTATE {})", message, e.getErrorCode(),
+                              e.getSQLState());
+      }
+      if (status == Status::kOther && conn_ && IsClosed()) status = Status::kConnectionLost;
+      return Error(status, Redact(std::move(message)));
+    } catch (const std::exception& e) {
+      return Error(Status::kOther, Redact(e.what()));
+    }
+  }
+
+  bool IsClosed() noexcept {
+    try {
+      return conn_->isClosed();
+    } catch (...) {
+      return true;
+    }
+  }
+
+  std::string HostForUrl() const {
+    if (url().host.find(':') != std::string::npos) return "[" + url().host + "]";
+    return url().host;
+  }
+
+  static int Seconds(std::chrono::milliseconds ms) {
+    // Connector options count whole seconds; round up so that a small timeout is not 0 (none).
+    return static_cast<int>(std::max<std::int64_t>(1, (ms.count() + 999) / 1000));
+  }
+
+  sql::PreparedStatement* Prepare(const std::string& sql_text) {
+    if (options().cache_prepared_statements) {
+      auto it = statements_.find(sql_text);
+      if (it != statements_.end()) return it->second.get();
+    }
+    ++stats_.prepares;
+    std::unique_ptr<sql::PreparedStatement> ps(conn_->prepareStatement(sql_text));
+    if (!options().cache_prepared_statements) {
+      scratch_ = std::move(ps);  // closes the previous one
+      return scratch_.get();
+    }
+    return statements_.emplace(sql_text, std::move(ps)).first->second.get();
+  }
+
+  sql::ResultSet* Query(sql::PreparedStatement* ps) {
+    ++stats_.statements;
+    return ps->executeQuery();
+  }
+
+  int Update(sql::PreparedStatement* ps) {
+    ++stats_.statements;
+    return ps->executeUpdate();
+  }
+
+  static void BindKey(sql::PreparedStatement* ps, unsigned index, const Column& key,
+                      std::string_view pk) {
+    if (key.integer) {
+      if (key.is_unsigned) {
+        std::uint64_t v = 0;
+        internal::ParseUint64(pk, &v);  // checked by the caller
+        ps->setUInt64(index, v);
+      } else {
+        std::int64_t v = 0;
+        internal::ParseInt64(pk, &v);
+        ps->setInt64(index, v);
+      }
+    } else {
+      ps->setString(index, sql::SQLString(std::string(pk)));
+    }
+  }
+
+  internal::SqlBuilder builder_{Dialect::kMySql};
+  // Declared before the statements: statements must be destroyed before their connection.
+  std::unique_ptr<sql::Connection> conn_;
+  std::unordered_map<std::string, std::unique_ptr<sql::PreparedStatement>> statements_;
+  std::unique_ptr<sql::PreparedStatement> scratch_;  // the uncached statement of the last call
+};
+
+class MySqlDatabase final : public Database {
+ public:
+  explicit MySqlDatabase(std::shared_ptr<internal::Shared> shared) : shared_(std::move(shared)) {
+    Driver();  // build the driver now, on the creating thread
+  }
+  Dialect dialect() const override { return Dialect::kMySql; }
+  const std::string& redacted_url() const override { return shared_->url.redacted; }
+  const Options& options() const override { return shared_->url.options; }
+  std::unique_ptr<Connection> Connect() override {
+    return std::make_unique<MySqlConnection>(shared_);
+  }
+
+ private:
+  std::shared_ptr<internal::Shared> shared_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> NewMySql(const Options& options) {
+  Result<ParsedUrl> parsed = ParseUrl(options);
+  if (!parsed.ok()) return parsed.error();
+  if (parsed->dialect != Dialect::kMySql) {
+    return Error(Status::kInvalidArgument, "NewMySql needs a mysql:// URL, got '" +
+                                               parsed->redacted + "'");
+  }
+  auto shared = std::make_shared<internal::Shared>();
+  shared->url = std::move(parsed).value();
+  return std::unique_ptr<Database>(std::make_unique<MySqlDatabase>(std::move(shared)));
+}
+
+}  // namespace rowcached::adapters

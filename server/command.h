@@ -1,0 +1,130 @@
+// Commands are data: one CommandSpec per command (name, flags, arity, key positions, handler),
+// registered by each family's Register...Family(). The dispatcher checks existence, arity and
+// authentication once, locks the shards of the keys the spec names, and calls the handler.
+//
+// A handler ("Cmd") parses arguments and writes the reply; the key-local work lives in "Op"
+// functions that return values and Statuses and know nothing of sockets.
+//
+// Thread-safety: handlers run on the I/O thread that owns the connection, holding the shard
+// locks of their keys (or of all shards for kAllShards commands); they must not block.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/keyspace.h"
+#include "server/reply.h"
+
+namespace rowcached::server {
+
+class ServerContext;
+struct CommandContext;
+
+// Flags, as in Redis' command table. Names match COMMAND INFO's flag names where one exists.
+enum CommandFlag : uint32_t {
+  kWrite = 1u << 0,       // "write": modifies the keyspace
+  kReadOnly = 1u << 1,    // "readonly"
+  kFast = 1u << 2,        // "fast": O(1) or O(log N)
+  kAdmin = 1u << 3,       // "admin"
+  kNoAuth = 1u << 4,      // "no_auth": allowed before AUTH
+  kAllShards = 1u << 5,   // locks every shard (whole-keyspace commands)
+  kNoShardLock = 1u << 6, // the handler locks what it needs itself
+  kLoading = 1u << 7,     // "loading": allowed while loading
+  kStale = 1u << 8,       // "stale"
+  kNoScript = 1u << 9,    // "noscript"
+  kDenyOom = 1u << 10,    // "denyoom": refused when over maxmemory with noeviction
+};
+
+using CommandHandler = void (*)(CommandContext& ctx);
+
+struct CommandSpec {
+  std::string name;  // lower case, e.g. "get" or "config|get" for a subcommand
+  uint32_t flags = 0;
+  int arity = 0;      // exact count of args incl. the name; negative = at least -arity
+  int first_key = 0;  // 1-based position of the first key; 0 = no keys
+  int last_key = 0;   // last key position; negative counts from the end (-1 = last arg)
+  int key_step = 0;
+  CommandHandler handler = nullptr;
+  std::vector<CommandSpec> subcommands;  // CONFIG GET, CLIENT LIST, ...
+
+  // The positions of the keys in `args` per first/last/step.
+  void CollectKeys(const std::vector<std::string_view>& args,
+                   std::vector<std::string_view>* keys) const;
+  bool ArityOk(size_t argc) const {
+    return arity >= 0 ? argc == static_cast<size_t>(arity) : argc >= static_cast<size_t>(-arity);
+  }
+};
+
+class Registry {
+ public:
+  // Adds or replaces a command (replacing lets an extension wrap a built-in one).
+  void Add(CommandSpec spec);
+  // Finds by name, case-insensitively; nullptr when unknown.
+  const CommandSpec* Find(std::string_view name) const;
+  const std::vector<std::unique_ptr<CommandSpec>>& all() const { return specs_; }
+
+ private:
+  std::vector<std::unique_ptr<CommandSpec>> specs_;
+  // Lower-case name -> spec. Small open table keyed by the name; built at start-up only.
+  std::vector<std::pair<std::string, const CommandSpec*>> index_;
+};
+
+// Completes a reply that a handler could not give at once (a cache miss waiting for the database).
+// May be called from any thread, exactly once; the reply is written in request order.
+class DeferredReply {
+ public:
+  virtual ~DeferredReply() = default;
+  // `resp` holds the reply bytes; the builder passed to the callback uses the client's protocol.
+  virtual void Complete(const std::function<void(ReplyBuilder&)>& write) = 0;
+};
+
+// Per-connection state visible to commands. Fields read by other threads (CLIENT LIST) are
+// atomics or guarded by `mu`.
+struct ClientState {
+  uint64_t id = 0;
+  std::string addr;   // "ip:port" of the peer
+  std::string laddr;  // local "ip:port"
+  int64_t created_ms = 0;
+  std::atomic<int64_t> last_interaction_ms{0};
+  std::atomic<int> db{0};
+  std::atomic<int> resp{2};
+  std::atomic<const char*> last_command{"NULL"};
+  bool authenticated = false;
+  bool close_after_reply = false;
+  mutable std::mutex mu;  // guards `name`
+  std::string name;
+
+  std::string Name() const {
+    std::lock_guard l(mu);
+    return name;
+  }
+};
+
+struct CommandContext {
+  const std::vector<std::string_view>& args;
+  ReplyBuilder& reply;
+  ClientState& client;
+  ServerContext& server;
+  const CommandSpec& spec;
+  ShardLocks& locks;
+  // Parks the reply (see DeferredReply). The connection stops executing this client's next
+  // commands until it completes, so a client's commands stay in order.
+  std::function<std::shared_ptr<DeferredReply>()> defer;
+
+  Db db() const;
+  size_t argc() const { return args.size(); }
+  const std::string_view& arg(size_t i) const { return args[i]; }
+};
+
+// Case-insensitive ASCII comparison, for options like "EX" and "nx".
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+std::string ToLower(std::string_view s);
+std::string ToUpper(std::string_view s);
+
+}  // namespace rowcached::server

@@ -1,0 +1,27 @@
+// Runs one parsed command for one client: the path every request takes after the parser.
+// Checks the command exists, its arity, authentication; locks the shards of its keys; calls the
+// handler; counts it. Knows nothing of sockets, so tests drive it directly.
+//
+// Thread-safety: call from the thread that owns `client`.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "server/command.h"
+#include "server/server_context.h"
+
+namespace rowcached::server {
+
+using DeferFn = std::function<std::shared_ptr<DeferredReply>()>;
+
+void Dispatch(ServerContext& server, ClientState& client,
+              const std::vector<std::string_view>& args, ReplyBuilder& reply,
+              const DeferFn& defer = nullptr);
+
+// Redis' reply for an unknown command.
+void ReplyUnknownCommand(ReplyBuilder& reply, const std::vector<std::string_view>& args);
+
+}  // namespace rowcached::server

@@ -1,0 +1,152 @@
+// The keyspace: `databases` logical databases (SELECT 0..15), each split over kShards shards by
+// key hash. A shard holds the slice of every database for its hashes, so a key lives in the same
+// shard in every database (MOVE, SWAPDB and COPY ... DB stay within one shard's lock).
+//
+// Concurrency: every shard has one mutex, the only lock on the data path. A command locks the
+// shards of its keys (in ascending index order, so multi-key commands never deadlock) for its
+// whole execution, which makes every command atomic, as in Redis. Commands over the whole
+// keyspace (KEYS, FLUSHALL, DBSIZE, SWAPDB) lock all shards. I/O threads, the expiry cycle and
+// the middleware's queue workers all go through the same locks.
+//
+// Expiry: lazy (a lookup of an expired key deletes it and misses) and active (ActiveExpireCycle,
+// Redis' sampling loop, bounded in time).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string_view>
+#include <vector>
+
+#include "server/clock.h"
+#include "server/entry.h"
+#include "server/status.h"
+#include "server/table.h"
+
+namespace rowcached::server {
+
+struct KeyspaceStats {
+  std::atomic<uint64_t> keyspace_hits{0};
+  std::atomic<uint64_t> keyspace_misses{0};
+  std::atomic<uint64_t> expired_keys{0};
+  std::atomic<uint64_t> evicted_keys{0};
+};
+
+class Keyspace {
+ public:
+  static constexpr size_t kShards = 64;
+
+  struct Shard {
+    std::mutex mu;
+    std::vector<Table> dbs;  // one per database
+    std::mt19937_64 rng{0x5eed};
+  };
+
+  Keyspace(int databases, const Clock* clock);
+  Keyspace(const Keyspace&) = delete;
+  Keyspace& operator=(const Keyspace&) = delete;
+
+  int databases() const { return databases_; }
+  const Clock& clock() const { return *clock_; }
+  KeyspaceStats& stats() { return stats_; }
+
+  static size_t ShardOf(uint64_t hash) { return hash >> 58; }  // top 6 bits: 64 shards
+  static_assert(kShards == 64);
+  Shard& shard(size_t i) { return shards_[i]; }
+
+  // Runs one bounded active-expiry pass over every shard: samples keys with a TTL and deletes
+  // the expired ones, like Redis' activeExpireCycle. Returns how many keys it deleted.
+  // Locks each shard in turn. Call from one thread (the server's cron).
+  size_t ActiveExpireCycle(int64_t time_budget_us);
+
+  // Removes every key of database `db`, or of all when db < 0. Locks all shards itself.
+  void Flush(int db);
+
+ private:
+  int databases_;
+  const Clock* clock_;
+  KeyspaceStats stats_;
+  std::array<Shard, kShards> shards_;
+  size_t expire_cursor_ = 0;  // shard where the next active expiry pass starts
+};
+
+// Holds the locks of a set of shards for the duration of one command.
+class ShardLocks {
+ public:
+  ShardLocks() = default;
+  ShardLocks(const ShardLocks&) = delete;
+  ShardLocks& operator=(const ShardLocks&) = delete;
+  ~ShardLocks() { Unlock(); }
+
+  // Locks the shards of `keys` (deduplicated, in ascending order).
+  void LockKeys(Keyspace& ks, const std::vector<std::string_view>& keys);
+  void LockOne(Keyspace& ks, std::string_view key);
+  void LockAll(Keyspace& ks);
+  void Unlock();
+
+ private:
+  Keyspace* ks_ = nullptr;
+  uint64_t mask_ = 0;  // bit i set = shard i locked
+};
+
+// Key-level operations on one database. Not a lock: REQUIRES the caller holds the shard lock of
+// every key it passes (ShardLocks), or all shards for whole-database calls.
+class Db {
+ public:
+  Db(Keyspace* ks, int index) : ks_(ks), index_(index) {}
+
+  int index() const { return index_; }
+  Keyspace& keyspace() const { return *ks_; }
+  int64_t NowMs() const { return ks_->clock().NowMs(); }
+
+  // Finds a live key; an expired one is deleted and reported absent. Counts hits and misses
+  // when `count_stats`, and touches the LRU clock.
+  Entry* Find(std::string_view key, bool count_stats = false);
+  // Finds a live key of `type`. Returns nullptr with *status = kOk when absent, kWrongType when
+  // present with another type.
+  Entry* FindTyped(std::string_view key, ValueType type, Status* status, bool count_stats = false);
+
+  // Sets a string value. `keep_ttl` keeps an existing TTL (SET KEEPTTL, SETRANGE, APPEND,
+  // INCR); otherwise any TTL is cleared. Returns the (possibly new) entry.
+  Entry* SetString(std::string_view key, std::string_view value, bool keep_ttl);
+  // Inserts or replaces the key with an object value; clears the TTL.
+  Entry* SetObject(std::string_view key, ValueType type, std::unique_ptr<Object> object);
+  // Inserts or replaces with a prepared entry; keeps the TTL only if `keep_ttl`.
+  Entry* Put(Entry* fresh, bool keep_ttl);
+
+  bool Delete(std::string_view key);
+  // Takes the entry out (the caller owns it; free with Entry::Free), with its expiry.
+  Entry* Take(std::string_view key, int64_t* expire_at_ms);
+
+  int64_t ExpireAt(const Entry* entry) const;  // -1 = none
+  void SetExpireAt(Entry* entry, int64_t expire_at_ms);
+  void Persist(Entry* entry);
+
+  // Whole database. REQUIRES all shards locked.
+  size_t Size() const;
+  size_t VolatileCount() const;
+  // SCAN over the whole database: cursor = (table cursor << 6) | shard.
+  uint64_t Scan(uint64_t cursor, size_t count, const std::function<void(Entry*)>& fn);
+  void ForEach(const std::function<void(Entry*)>& fn);
+  Entry* RandomKey();
+
+  Table& TableOf(uint64_t hash) const {
+    return ks_->shard(Keyspace::ShardOf(hash)).dbs[index_];
+  }
+
+ private:
+  bool Expired(Table& table, Entry* e, uint64_t hash);
+
+  Keyspace* ks_;
+  int index_;
+};
+
+// LRU clock in seconds, 24 bits, as Redis' LRU_CLOCK().
+uint32_t LruClock(int64_t now_ms);
+
+}  // namespace rowcached::server

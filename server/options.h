@@ -1,0 +1,32 @@
+// The embedded server's options, with Redis' defaults unless stated. Filled from the [server]
+// and [cache] config sections and the command line; some are changeable by CONFIG SET.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rowcached::server {
+
+struct Options {
+  std::string bind = "127.0.0.1";  // loopback by default, like Redis' protected mode
+  int port = 6379;                 // 0 = any free port (tests)
+  int threads = 0;                 // I/O threads; 0 = one per core
+  std::string requirepass;         // empty = no AUTH needed
+  int64_t maxclients = 10000;
+  int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
+  int64_t client_query_buffer_limit = 1024LL * 1024 * 1024;
+  int databases = 16;
+  int hz = 10;              // cron frequency: active expiry, ops/sec sampling
+  int64_t timeout = 0;      // close clients idle this many seconds; 0 = never
+  int64_t maxmemory = 0;    // bytes; 0 = unlimited
+  std::string maxmemory_policy = "noeviction";
+  int64_t maxmemory_samples = 5;
+  // Persistence settings, reported by CONFIG GET / INFO persistence.
+  std::string dir = "./data";
+  bool appendonly = false;
+  std::string appendfsync = "everysec";
+  std::vector<std::string> save = {"3600 1", "300 100", "60 10000"};
+};
+
+}  // namespace rowcached::server

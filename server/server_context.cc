@@ -1,0 +1,55 @@
+#include "server/server_context.h"
+
+#include "server/version.h"
+
+namespace rowcached::server {
+
+const char* const kRowcachedVersion = ROWCACHED_VERSION;
+
+ServerContext::ServerContext(Options options, const Clock* clock)
+    : clock_(clock),
+      start_ms_(clock->NowMs()),
+      options_(std::move(options)),
+      keyspace_(options_.databases, clock) {
+  RegisterAllFamilies(registry_);
+}
+
+void ServerContext::AddClient(std::shared_ptr<ClientHandle> client) {
+  std::lock_guard l(clients_mu_);
+  uint64_t id = client->state().id;
+  clients_.emplace(id, std::move(client));
+}
+
+void ServerContext::RemoveClient(uint64_t id) {
+  std::lock_guard l(clients_mu_);
+  clients_.erase(id);
+}
+
+std::vector<std::shared_ptr<ClientHandle>> ServerContext::Clients() const {
+  std::lock_guard l(clients_mu_);
+  std::vector<std::shared_ptr<ClientHandle>> out;
+  out.reserve(clients_.size());
+  for (auto& [id, c] : clients_) out.push_back(c);
+  return out;
+}
+
+void ServerContext::ResetStats() {
+  stats_.total_commands_processed = 0;
+  stats_.total_connections_received = 0;
+  stats_.rejected_connections = 0;
+  stats_.total_net_input_bytes = 0;
+  stats_.total_net_output_bytes = 0;
+  keyspace_.stats().keyspace_hits = 0;
+  keyspace_.stats().keyspace_misses = 0;
+  keyspace_.stats().expired_keys = 0;
+  keyspace_.stats().evicted_keys = 0;
+}
+
+void RegisterAllFamilies(Registry& registry) {
+  RegisterServerFamily(registry);
+  RegisterClientFamily(registry);
+  RegisterStringFamily(registry);
+  RegisterKeysFamily(registry);
+}
+
+}  // namespace rowcached::server

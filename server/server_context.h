@@ -1,0 +1,115 @@
+// Everything commands see of the server beyond their own client: the keyspace, the command
+// registry, the live configuration, counters, the other clients, INFO sections, shutdown.
+// No sockets here: a ServerContext can run commands without a network (see dispatch.h), which
+// is how command tests and Op tests run.
+//
+// Thread-safety: shared by every I/O thread. Counters are atomics; the configuration and the
+// client list each have one mutex (marked below); the keyspace has its shard locks.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "server/clock.h"
+#include "server/command.h"
+#include "server/keyspace.h"
+#include "server/options.h"
+
+namespace rowcached::server {
+
+inline constexpr const char* kRedisCompatVersion = "7.0.15";
+extern const char* const kRowcachedVersion;
+
+struct ServerStats {
+  std::atomic<uint64_t> total_commands_processed{0};
+  std::atomic<uint64_t> total_connections_received{0};
+  std::atomic<uint64_t> rejected_connections{0};
+  std::atomic<uint64_t> total_net_input_bytes{0};
+  std::atomic<uint64_t> total_net_output_bytes{0};
+  std::atomic<int64_t> connected_clients{0};
+  std::atomic<uint64_t> instantaneous_ops_per_sec{0};
+};
+
+// A connected client, as other clients see it (CLIENT LIST / KILL).
+class ClientHandle {
+ public:
+  virtual ~ClientHandle() = default;
+  virtual const ClientState& state() const = 0;
+  // Closes the connection from any thread (CLIENT KILL, SHUTDOWN).
+  virtual void Kill() = 0;
+};
+
+class ServerContext {
+ public:
+  ServerContext(Options options, const Clock* clock = SystemClock::Instance());
+
+  Keyspace& keyspace() { return keyspace_; }
+  Registry& registry() { return registry_; }
+  ServerStats& stats() { return stats_; }
+  const Clock& clock() const { return *clock_; }
+  int64_t start_ms() const { return start_ms_; }
+
+  // Live configuration. Guarded by config_mu_; read a copy.
+  Options options() const {
+    std::lock_guard l(config_mu_);
+    return options_;
+  }
+  void UpdateOptions(const std::function<void(Options&)>& fn) {
+    std::lock_guard l(config_mu_);
+    fn(options_);
+  }
+
+  // Clients. Guarded by clients_mu_.
+  uint64_t NextClientId() { return next_client_id_.fetch_add(1) + 1; }
+  void AddClient(std::shared_ptr<ClientHandle> client);
+  void RemoveClient(uint64_t id);
+  std::vector<std::shared_ptr<ClientHandle>> Clients() const;
+
+  // INFO sections added by extensions (the middleware's "rowcache"). `fn` appends
+  // "name:value\r\n" lines. Call before serving.
+  using InfoSection = std::function<void(std::string* out)>;
+  void AddInfoSection(std::string name, InfoSection fn) {
+    extra_info_.emplace_back(std::move(name), std::move(fn));
+  }
+  const std::vector<std::pair<std::string, InfoSection>>& extra_info() const {
+    return extra_info_;
+  }
+
+  // SHUTDOWN: the network layer installs the hook; commands call RequestShutdown().
+  void set_shutdown_hook(std::function<void()> hook) { shutdown_hook_ = std::move(hook); }
+  void RequestShutdown() {
+    if (shutdown_hook_) shutdown_hook_();
+  }
+
+  // CONFIG RESETSTAT.
+  void ResetStats();
+
+ private:
+  const Clock* clock_;
+  int64_t start_ms_;
+  mutable std::mutex config_mu_;
+  Options options_;
+  Keyspace keyspace_;
+  Registry registry_;
+  ServerStats stats_;
+  std::atomic<uint64_t> next_client_id_{0};
+  mutable std::mutex clients_mu_;
+  std::map<uint64_t, std::shared_ptr<ClientHandle>> clients_;
+  std::vector<std::pair<std::string, InfoSection>> extra_info_;
+  std::function<void()> shutdown_hook_;
+};
+
+// Registers every built-in command family.
+void RegisterAllFamilies(Registry& registry);
+void RegisterStringFamily(Registry& registry);
+void RegisterKeysFamily(Registry& registry);
+void RegisterServerFamily(Registry& registry);
+void RegisterClientFamily(Registry& registry);
+
+}  // namespace rowcached::server

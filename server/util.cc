@@ -1,0 +1,176 @@
+#include "server/util.h"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace rowcached::server {
+
+bool ParseInt64(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  if (s == "0") {
+    *out = 0;
+    return true;
+  }
+  size_t i = 0;
+  if (s[0] == '-') i = 1;
+  if (i >= s.size() || s[i] < '1' || s[i] > '9') return false;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+bool ParseLongDouble(std::string_view s, long double* out) {
+  if (s.empty() || s.size() > 5 * 1024) return false;
+  if (std::isspace(static_cast<unsigned char>(s.front())) ||
+      std::isspace(static_cast<unsigned char>(s.back()))) {
+    return false;
+  }
+  std::string buf(s);
+  char* end = nullptr;
+  errno = 0;
+  long double v = std::strtold(buf.c_str(), &end);
+  if (end != buf.c_str() + buf.size() || std::isnan(v)) return false;
+  if (errno == ERANGE && !std::isinf(v) && v != 0) return false;
+  *out = v;
+  return true;
+}
+
+bool ParseDouble(std::string_view s, double* out) {
+  if (s.empty() || s.size() > 5 * 1024) return false;
+  if (std::isspace(static_cast<unsigned char>(s.front())) ||
+      std::isspace(static_cast<unsigned char>(s.back()))) {
+    return false;
+  }
+  std::string buf(s);
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(buf.c_str(), &end);
+  if (end != buf.c_str() + buf.size() || std::isnan(v)) return false;
+  if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || v == 0)) {
+    // Redis accepts "inf" but refuses overflow of a finite literal.
+    if (!(buf.find("inf") != std::string::npos || buf.find("INF") != std::string::npos ||
+          buf.find("Inf") != std::string::npos)) {
+      return false;
+    }
+  }
+  *out = v;
+  return true;
+}
+
+namespace {
+
+bool Match(const char* p, size_t plen, const char* s, size_t slen, bool nocase, int nesting) {
+  // Guard against pathological patterns like Redis does (stringmatchlen_impl nesting limit).
+  if (nesting > 1000) return false;
+  while (plen && slen) {
+    switch (p[0]) {
+      case '*':
+        while (plen > 1 && p[1] == '*') {
+          ++p;
+          --plen;
+        }
+        if (plen == 1) return true;
+        while (slen) {
+          if (Match(p + 1, plen - 1, s, slen, nocase, nesting + 1)) return true;
+          ++s;
+          --slen;
+        }
+        return false;
+      case '?':
+        ++s;
+        --slen;
+        break;
+      case '[': {
+        ++p;
+        --plen;
+        bool negate = plen && p[0] == '^';
+        if (negate) {
+          ++p;
+          --plen;
+        }
+        bool matched = false;
+        while (plen) {
+          if (p[0] == '\\' && plen >= 2) {
+            ++p;
+            --plen;
+            if (p[0] == s[0]) matched = true;
+          } else if (p[0] == ']') {
+            break;
+          } else if (plen >= 3 && p[1] == '-') {
+            int start = static_cast<unsigned char>(p[0]);
+            int end = static_cast<unsigned char>(p[2]);
+            int c = static_cast<unsigned char>(s[0]);
+            if (start > end) std::swap(start, end);
+            if (nocase) {
+              start = std::tolower(start);
+              end = std::tolower(end);
+              c = std::tolower(c);
+            }
+            p += 2;
+            plen -= 2;
+            if (c >= start && c <= end) matched = true;
+          } else {
+            if (nocase ? std::tolower(static_cast<unsigned char>(p[0])) ==
+                             std::tolower(static_cast<unsigned char>(s[0]))
+                       : p[0] == s[0]) {
+              matched = true;
+            }
+          }
+          ++p;
+          --plen;
+        }
+        if (plen == 0) {  // unterminated class: treat ']' as implied at end
+          ++plen;
+          --p;
+        }
+        if (negate) matched = !matched;
+        if (!matched) return false;
+        ++s;
+        --slen;
+        break;
+      }
+      case '\\':
+        if (plen >= 2) {
+          ++p;
+          --plen;
+        }
+        [[fallthrough]];
+      default:
+        if (nocase ? std::tolower(static_cast<unsigned char>(p[0])) !=
+                         std::tolower(static_cast<unsigned char>(s[0]))
+                   : p[0] != s[0]) {
+          return false;
+        }
+        ++s;
+        --slen;
+        break;
+    }
+    ++p;
+    --plen;
+    if (slen == 0) {
+      while (plen && *p == '*') {
+        ++p;
+        --plen;
+      }
+      break;
+    }
+  }
+  return plen == 0 && slen == 0;
+}
+
+}  // namespace
+
+bool GlobMatch(std::string_view pattern, std::string_view str, bool nocase) {
+  return Match(pattern.data(), pattern.size(), str.data(), str.size(), nocase, 0);
+}
+
+std::string Int64ToString(int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  (void)ec;
+  return std::string(buf, end);
+}
+
+}  // namespace rowcached::server

@@ -1,0 +1,21 @@
+// Small pure helpers shared by command families, with Redis' exact parsing rules.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace rowcached::server {
+
+// Redis' string2ll: optional '-', no '+', no spaces, no leading zeros; fits in int64.
+bool ParseInt64(std::string_view s, int64_t* out);
+// Redis' string2d / strtod rules for scores and INCRBYFLOAT: no spaces, no NaN; "inf" allowed.
+bool ParseDouble(std::string_view s, double* out);
+bool ParseLongDouble(std::string_view s, long double* out);
+// Glob-style match as Redis' stringmatchlen (*, ?, [abc], [^a], [a-z], \x), optional nocase.
+bool GlobMatch(std::string_view pattern, std::string_view str, bool nocase = false);
+// Integer to decimal text.
+std::string Int64ToString(int64_t v);
+
+}  // namespace rowcached::server
