@@ -42,7 +42,8 @@ class LatencyHistogram {
   // Adds this histogram's counts into `counts` and raises `*max_ns` (for merging queues).
   void AddTo(Counts& counts, std::uint64_t* max_ns) const noexcept;
   [[nodiscard]] LatencySummary Summary() const noexcept;
-  [[nodiscard]] static LatencySummary Summarize(const Counts& counts, std::uint64_t max_ns) noexcept;
+  [[nodiscard]] static LatencySummary Summarize(const Counts& counts,
+                                                std::uint64_t max_ns) noexcept;
 
   [[nodiscard]] static std::size_t BucketOf(std::uint64_t ns) noexcept {
     if (ns < kSub) return static_cast<std::size_t>(ns);

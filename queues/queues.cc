@@ -1,9 +1,9 @@
 #include "queues/queues.h"
 
+#include <blockingconcurrentqueue.h>
 #include <pthread.h>
 
 #include <algorithm>
-#include <blockingconcurrentqueue.h>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -103,11 +103,7 @@ class KeyQueues::RefreshGroup {
  public:
   RefreshGroup(Queue* q, std::string_view key, std::uint64_t generation, const void* type_tag,
                detail::ErasedFetch fetch, std::shared_ptr<detail::WaiterBase> first)
-      : q_(q),
-        key_(key),
-        generation_(generation),
-        type_tag_(type_tag),
-        fetch_(std::move(fetch)) {
+      : q_(q), key_(key), generation_(generation), type_tag_(type_tag), fetch_(std::move(fetch)) {
     waiters_.push_back(std::move(first));
   }
 
@@ -126,8 +122,8 @@ class KeyQueues::RefreshGroup {
     }
     {
       std::lock_guard lock(q_->refresh_mu);
-      const bool anyone_waiting = std::any_of(waiters_.begin(), waiters_.end(),
-                                              [](const auto& w) { return !w->done(); });
+      const bool anyone_waiting =
+          std::any_of(waiters_.begin(), waiters_.end(), [](const auto& w) { return !w->done(); });
       if (!anyone_waiting) {  // the deadline rule: nobody to serve, shed the fetch
         CloseLocked();
         waiters_.clear();
@@ -161,8 +157,8 @@ class KeyQueues::RefreshGroup {
   const std::string key_;
   const std::uint64_t generation_;
   const void* const type_tag_;
-  detail::ErasedFetch fetch_;  // worker only, once queued
-  bool open_ = true;                                       // guarded by q_->refresh_mu
+  detail::ErasedFetch fetch_;                                 // worker only, once queued
+  bool open_ = true;                                          // guarded by q_->refresh_mu
   std::vector<std::shared_ptr<detail::WaiterBase>> waiters_;  // guarded by q_->refresh_mu
 };
 
@@ -238,12 +234,13 @@ class KeyQueues::DeadlineThread {
   std::thread thread_;
 };
 
-KeyQueues::KeyQueues(Options options) : options_([&] {
-  options.queues = std::max<std::size_t>(options.queues, 1);
-  options.max_depth = std::max<std::size_t>(options.max_depth, 1);
-  options.dequeue_batch = std::max<std::size_t>(options.dequeue_batch, 1);
-  return options;
-}()) {
+KeyQueues::KeyQueues(Options options)
+    : options_([&] {
+        options.queues = std::max<std::size_t>(options.queues, 1);
+        options.max_depth = std::max<std::size_t>(options.max_depth, 1);
+        options.dequeue_batch = std::max<std::size_t>(options.dequeue_batch, 1);
+        return options;
+      }()) {
   deadlines_ = std::make_unique<DeadlineThread>();
   queues_.reserve(options_.queues);
   for (std::size_t i = 0; i < options_.queues; ++i) {

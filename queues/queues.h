@@ -217,9 +217,7 @@ class KeyQueues {
   // REQUIRES: not called from an operation, a fetch or a completion callback.
   void Stop(StopMode mode);
   // True once Stop has begun. Any thread.
-  [[nodiscard]] bool stopping() const noexcept {
-    return stopping_.load(std::memory_order_acquire);
-  }
+  [[nodiscard]] bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
 
   // A snapshot of every queue's counters and wait-time percentiles. Any thread.
   [[nodiscard]] MetricsSnapshot Metrics() const;
@@ -239,7 +237,7 @@ class KeyQueues {
   std::vector<std::unique_ptr<Queue>> queues_;
   std::unique_ptr<DeadlineThread> deadlines_;
   std::atomic<bool> stopping_{false};
-  std::mutex stop_mu_;   // serialises Stop
+  std::mutex stop_mu_;    // serialises Stop
   bool stopped_ = false;  // guarded by stop_mu_
 };
 

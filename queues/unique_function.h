@@ -76,9 +76,9 @@ class UniqueFunction<R(Args...)> {
   };
 
   template <class D>
-  static constexpr bool kFitsInline = sizeof(D) <= kInlineSize &&
-                                      alignof(D) <= alignof(std::max_align_t) &&
-                                      std::is_nothrow_move_constructible_v<D>;
+  static constexpr bool kFitsInline =
+      sizeof(D) <= kInlineSize &&
+      alignof(D) <= alignof(std::max_align_t) && std::is_nothrow_move_constructible_v<D>;
 
   template <class D>
   static constexpr Ops kInlineOps = {
@@ -97,9 +97,7 @@ class UniqueFunction<R(Args...)> {
       [](void* s, Args&&... args) -> R {
         return std::invoke(**static_cast<D**>(s), std::forward<Args>(args)...);
       },
-      [](void* dst, void* src) noexcept {
-        *static_cast<D**>(dst) = *static_cast<D**>(src);
-      },
+      [](void* dst, void* src) noexcept { *static_cast<D**>(dst) = *static_cast<D**>(src); },
       [](void* s) noexcept { delete *static_cast<D**>(s); },
   };
 
