@@ -88,6 +88,7 @@ class DeferredReply {
 // atomics or guarded by `mu`.
 struct ClientState {
   uint64_t id = 0;
+  int fd = -1;
   std::string addr;   // "ip:port" of the peer
   std::string laddr;  // local "ip:port"
   int64_t created_ms = 0;

@@ -111,5 +111,8 @@ void RegisterStringFamily(Registry& registry);
 void RegisterKeysFamily(Registry& registry);
 void RegisterServerFamily(Registry& registry);
 void RegisterClientFamily(Registry& registry);
+// Parts of the server family kept in their own files.
+void RegisterConfigCommands(Registry& registry);
+void RegisterCommandCommands(Registry& registry);
 
 }  // namespace rowcached::server

@@ -174,3 +174,45 @@ std::string Int64ToString(int64_t v) {
 }
 
 }  // namespace rowcached::server
+
+namespace rowcached::server {
+
+bool ParseMemory(std::string_view s, int64_t* bytes) {
+  size_t i = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+  if (i == 0) return false;
+  int64_t n;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + i, n);
+  if (ec != std::errc()) return false;
+  std::string unit;
+  for (char c : s.substr(i)) unit.push_back(static_cast<char>(std::tolower(c)));
+  int64_t mul;
+  if (unit.empty() || unit == "b") mul = 1;
+  else if (unit == "k") mul = 1000;
+  else if (unit == "kb") mul = 1024;
+  else if (unit == "m") mul = 1000 * 1000;
+  else if (unit == "mb") mul = 1024 * 1024;
+  else if (unit == "g") mul = 1000LL * 1000 * 1000;
+  else if (unit == "gb") mul = 1024LL * 1024 * 1024;
+  else return false;
+  if (n > INT64_MAX / mul) return false;
+  *bytes = n * mul;
+  return true;
+}
+
+std::string HumanBytes(int64_t bytes) {
+  char buf[64];
+  double d = static_cast<double>(bytes);
+  if (bytes < 1024) {
+    std::snprintf(buf, sizeof(buf), "%lldB", static_cast<long long>(bytes));
+  } else if (bytes < 1024LL * 1024) {
+    std::snprintf(buf, sizeof(buf), "%.2fK", d / 1024);
+  } else if (bytes < 1024LL * 1024 * 1024) {
+    std::snprintf(buf, sizeof(buf), "%.2fM", d / (1024 * 1024));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.2fG", d / (1024.0 * 1024 * 1024));
+  }
+  return buf;
+}
+
+}  // namespace rowcached::server

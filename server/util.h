@@ -19,3 +19,11 @@ bool GlobMatch(std::string_view pattern, std::string_view str, bool nocase = fal
 std::string Int64ToString(int64_t v);
 
 }  // namespace rowcached::server
+
+namespace rowcached::server {
+// A memory size as Redis' config accepts it: "1gb", "100mb", "512k", "4096" (bytes).
+// k/kb/m/mb/g/gb, case-insensitive; "k" = 1000 and "kb" = 1024 as in Redis' memtoull.
+bool ParseMemory(std::string_view s, int64_t* bytes);
+// "1.50M" style, as INFO's *_human fields.
+std::string HumanBytes(int64_t bytes);
+}  // namespace rowcached::server

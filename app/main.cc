@@ -1,0 +1,64 @@
+// rowcached: the process. Loads the configuration, starts the embedded cache server and
+// serves until SHUTDOWN, SIGINT or SIGTERM.
+#include <pthread.h>
+#include <signal.h>
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "app/config.h"
+#include "server/network.h"
+#include "server/server_context.h"
+
+using namespace rowcached;
+
+int main(int argc, char** argv) {
+  app::Config config;
+  std::string error;
+  switch (app::LoadConfig(argc, argv, &config, &error)) {
+    case app::LoadResult::kExit:
+      return 0;
+    case app::LoadResult::kError:
+      std::fprintf(stderr, "rowcached: bad configuration: %s\n", error.c_str());
+      return 1;
+    case app::LoadResult::kOk:
+      break;
+  }
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(config.loglevel));
+  spdlog::info("rowcached {} starting{}", server::kRowcachedVersion,
+               config.config_file.empty() ? " with defaults" : " with " + config.config_file);
+
+  // Signals are taken by one thread with sigwait, so no handler runs on an I/O thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  server::ServerContext context(config.server);
+  server::NetworkServer network(context);
+  if (!network.Start(&error)) {
+    spdlog::error("{}", error);
+    return 1;
+  }
+  std::atomic<bool> stopping{false};
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (!stopping) {
+      spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+    network.RequestStop();
+  });
+  network.Wait();
+  stopping = true;
+  pthread_kill(signal_thread.native_handle(), SIGTERM);  // wakes sigwait if still waiting
+  signal_thread.join();
+  spdlog::info("bye");
+  return 0;
+}

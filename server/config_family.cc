@@ -1,0 +1,196 @@
+// CONFIG GET / SET / RESETSTAT / HELP over a table of parameters (Redis' names).
+#include <functional>
+
+#include "server/server_context.h"
+#include "server/util.h"
+
+namespace rowcached::server {
+namespace {
+
+// One CONFIG parameter: how to read it and (unless immutable) how to set it.
+// A setter returns an empty string on success, otherwise the reason Redis would give.
+struct ConfigParam {
+  const char* name;
+  std::function<std::string(const Options&)> get;
+  std::function<std::string(Options&, std::string_view)> set;  // null = immutable
+};
+
+std::string SetInt(int64_t* field, std::string_view v, int64_t min, int64_t max) {
+  int64_t n;
+  if (!ParseInt64(v, &n)) return "argument couldn't be parsed into an integer";
+  if (n < min || n > max) return "argument must be between " + Int64ToString(min) + " and " +
+                                 Int64ToString(max) + " inclusive";
+  *field = n;
+  return "";
+}
+
+std::string SetMemory(int64_t* field, std::string_view v) {
+  int64_t n;
+  if (!ParseMemory(v, &n)) return "argument must be a memory value";
+  *field = n;
+  return "";
+}
+
+std::string SetEnum(std::string* field, std::string_view v,
+                    std::initializer_list<std::string_view> allowed) {
+  for (auto a : allowed) {
+    if (EqualsIgnoreCase(a, v)) {
+      *field = std::string(a);
+      return "";
+    }
+  }
+  return "argument(s) must be one of the following: " + [&] {
+    std::string s;
+    for (auto a : allowed) s += (s.empty() ? "" : ", ") + std::string(a);
+    return s;
+  }();
+}
+
+std::string JoinSave(const std::vector<std::string>& rules) {
+  std::string s;
+  for (const auto& r : rules) s += (s.empty() ? "" : " ") + r;
+  return s;
+}
+
+const std::vector<ConfigParam>& Params() {
+  static const std::vector<ConfigParam> params = {
+      {"bind", [](const Options& o) { return o.bind; }, nullptr},
+      {"port", [](const Options& o) { return Int64ToString(o.port); }, nullptr},
+      {"databases", [](const Options& o) { return Int64ToString(o.databases); }, nullptr},
+      {"io-threads", [](const Options& o) { return Int64ToString(o.threads); }, nullptr},
+      {"requirepass", [](const Options& o) { return o.requirepass; },
+       [](Options& o, std::string_view v) {
+         o.requirepass = std::string(v);
+         return std::string();
+       }},
+      {"maxclients", [](const Options& o) { return Int64ToString(o.maxclients); },
+       [](Options& o, std::string_view v) { return SetInt(&o.maxclients, v, 1, 1000000); }},
+      {"maxmemory", [](const Options& o) { return Int64ToString(o.maxmemory); },
+       [](Options& o, std::string_view v) { return SetMemory(&o.maxmemory, v); }},
+      {"maxmemory-policy", [](const Options& o) { return o.maxmemory_policy; },
+       [](Options& o, std::string_view v) {
+         return SetEnum(&o.maxmemory_policy, v,
+                        {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+                         "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"});
+       }},
+      {"maxmemory-samples", [](const Options& o) { return Int64ToString(o.maxmemory_samples); },
+       [](Options& o, std::string_view v) { return SetInt(&o.maxmemory_samples, v, 1, 64); }},
+      {"proto-max-bulk-len", [](const Options& o) { return Int64ToString(o.proto_max_bulk_len); },
+       [](Options& o, std::string_view v) {
+         std::string err = SetMemory(&o.proto_max_bulk_len, v);
+         if (err.empty() && o.proto_max_bulk_len < 1024 * 1024) {
+           return std::string("argument must be a memory value of at least 1mb");
+         }
+         return err;
+       }},
+      {"client-query-buffer-limit",
+       [](const Options& o) { return Int64ToString(o.client_query_buffer_limit); },
+       [](Options& o, std::string_view v) { return SetMemory(&o.client_query_buffer_limit, v); }},
+      {"hz", [](const Options& o) { return Int64ToString(o.hz); },
+       [](Options& o, std::string_view v) {
+         int64_t hz = o.hz;
+         std::string err = SetInt(&hz, v, 1, 500);
+         o.hz = static_cast<int>(hz);
+         return err;
+       }},
+      {"timeout", [](const Options& o) { return Int64ToString(o.timeout); },
+       [](Options& o, std::string_view v) { return SetInt(&o.timeout, v, 0, INT32_MAX); }},
+      {"dir", [](const Options& o) { return o.dir; }, nullptr},
+      {"appendonly", [](const Options& o) { return std::string(o.appendonly ? "yes" : "no"); },
+       nullptr},
+      {"appendfsync", [](const Options& o) { return o.appendfsync; }, nullptr},
+      {"save", [](const Options& o) { return JoinSave(o.save); }, nullptr},
+  };
+  return params;
+}
+
+void CmdConfigGet(CommandContext& ctx) {
+  Options o = ctx.server.options();
+  std::vector<std::pair<std::string, std::string>> found;
+  for (const auto& p : Params()) {
+    for (size_t i = 2; i < ctx.argc(); ++i) {
+      if (GlobMatch(ctx.arg(i), p.name, true)) {
+        found.emplace_back(p.name, p.get(o));
+        break;
+      }
+    }
+  }
+  ctx.reply.Map(found.size());
+  for (const auto& [k, v] : found) {
+    ctx.reply.Bulk(k);
+    ctx.reply.Bulk(v);
+  }
+}
+
+void CmdConfigSet(CommandContext& ctx) {
+  if (ctx.argc() % 2 != 0) {
+    ctx.reply.Error("ERR wrong number of arguments for 'config|set' command");
+    return;
+  }
+  // All or nothing, like Redis 7: validate every pair on a copy, then apply.
+  Options copy = ctx.server.options();
+  for (size_t i = 2; i < ctx.argc(); i += 2) {
+    const ConfigParam* param = nullptr;
+    for (const auto& p : Params()) {
+      if (EqualsIgnoreCase(p.name, ctx.arg(i))) param = &p;
+    }
+    if (param == nullptr) {
+      ctx.reply.Error("ERR Unknown option or number of arguments for CONFIG SET - '" +
+                      std::string(ctx.arg(i)) + "'");
+      return;
+    }
+    if (!param->set) {
+      ctx.reply.Error("ERR CONFIG SET failed (possibly related to argument '" +
+                      std::string(ctx.arg(i)) + "') - can't set immutable config");
+      return;
+    }
+    std::string err = param->set(copy, ctx.arg(i + 1));
+    if (!err.empty()) {
+      ctx.reply.Error("ERR CONFIG SET failed (possibly related to argument '" +
+                      std::string(ctx.arg(i)) + "') - " + err);
+      return;
+    }
+  }
+  ctx.server.UpdateOptions([&](Options& o) { o = copy; });
+  ctx.reply.Ok();
+}
+
+void CmdConfigResetStat(CommandContext& ctx) {
+  ctx.server.ResetStats();
+  ctx.reply.Ok();
+}
+
+void CmdConfigHelp(CommandContext& ctx) {
+  static constexpr const char* kLines[] = {
+      "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "GET <pattern>",
+      "    Return parameters matching the glob-like <pattern> and their values.",
+      "SET <directive> <value>",
+      "    Set the configuration <directive> to <value>.",
+      "RESETSTAT",
+      "    Reset statistics reported by the INFO command.",
+      "HELP",
+      "    Print this help.",
+  };
+  ctx.reply.Array(std::size(kLines));
+  for (const char* l : kLines) ctx.reply.SimpleString(l);
+}
+
+}  // namespace
+
+void RegisterConfigCommands(Registry& registry) {
+  registry.Add({.name = "config",
+                .arity = -2,
+                .subcommands = {
+                    {.name = "config|get", .flags = kAdmin | kNoShardLock, .arity = -3,
+                     .handler = CmdConfigGet},
+                    {.name = "config|set", .flags = kAdmin | kNoShardLock, .arity = -4,
+                     .handler = CmdConfigSet},
+                    {.name = "config|resetstat", .flags = kAdmin | kNoShardLock, .arity = 2,
+                     .handler = CmdConfigResetStat},
+                    {.name = "config|help", .flags = kLoading | kStale, .arity = 2,
+                     .handler = CmdConfigHelp},
+                }});
+}
+
+}  // namespace rowcached::server

@@ -1,0 +1,381 @@
+#include "server/network.h"
+
+#include <utility>  // must precede asio (environment.md: awaitable.hpp under C++20, GCC 12)
+
+#include <boost/asio.hpp>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <chrono>
+#include <deque>
+
+#include "server/dispatch.h"
+#include "server/resp_parser.h"
+
+namespace rowcached::server {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+// Reads at least this much at a time; also the buffer's initial size.
+constexpr size_t kReadChunk = 16 * 1024;
+// Stop reading from a client whose unsent replies exceed this, until they drain.
+constexpr size_t kOutputHighWater = 64 * 1024 * 1024;
+
+std::string Endpoint(const tcp::endpoint& ep) {
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+class Connection;
+
+class DeferredSlot final : public DeferredReply {
+ public:
+  explicit DeferredSlot(std::shared_ptr<Connection> conn) : conn_(std::move(conn)) {}
+  void Complete(const std::function<void(ReplyBuilder&)>& write) override;
+
+ private:
+  std::shared_ptr<Connection> conn_;
+  std::atomic<bool> done_{false};
+};
+
+class Connection final : public ClientHandle, public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(ServerContext& server, tcp::socket socket)
+      : server_(server), socket_(std::move(socket)) {
+    Options o = server_.options();
+    ParserLimits limits;
+    limits.max_bulk_len = o.proto_max_bulk_len;
+    parser_ = RespParser(limits);
+    query_limit_ = static_cast<size_t>(o.client_query_buffer_limit);
+    state_.id = server_.NextClientId();
+    state_.fd = socket_.native_handle();
+    state_.authenticated = o.requirepass.empty();
+    state_.created_ms = server_.clock().NowMs();
+    state_.last_interaction_ms = state_.created_ms;
+    boost::system::error_code ec;
+    auto remote = socket_.remote_endpoint(ec);
+    if (!ec) state_.addr = Endpoint(remote);
+    auto local = socket_.local_endpoint(ec);
+    if (!ec) state_.laddr = Endpoint(local);
+    socket_.set_option(tcp::no_delay(true), ec);
+    socket_.non_blocking(true, ec);
+    in_.resize(kReadChunk);
+  }
+
+  const ClientState& state() const override { return state_; }
+
+  void Kill() override {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->Close(); });
+  }
+
+  void Start() {
+    defer_ = [this]() -> std::shared_ptr<DeferredReply> {
+      paused_ = true;
+      return std::make_shared<DeferredSlot>(shared_from_this());
+    };
+    ReadMore();
+  }
+
+  tcp::socket::executor_type executor() { return socket_.get_executor(); }
+
+  // Runs on this connection's thread (posted by DeferredSlot).
+  void CompleteDeferred(const std::string& reply_bytes) {
+    if (closed_) return;
+    out_.append(reply_bytes);
+    paused_ = false;
+    ProcessInput();
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    server_.stats().connected_clients.fetch_sub(1, std::memory_order_relaxed);
+    server_.RemoveClient(state_.id);
+  }
+
+ private:
+  void ReadMore() {
+    if (reading_ || closed_ || paused_ || closing_) return;
+    if (out_.size() + wbuf_.size() > kOutputHighWater) return;  // resumed by OnWrite
+    // Compact, then make room for at least one chunk (or the rest of a known big bulk).
+    if (in_start_ > 0 && (in_start_ == in_len_ || in_start_ > in_.size() / 2)) {
+      std::memmove(in_.data(), in_.data() + in_start_, in_len_ - in_start_);
+      in_len_ -= in_start_;
+      in_start_ = 0;
+    }
+    size_t want = std::max(kReadChunk, parser_.bytes_expected() > in_len_ - in_start_
+                                           ? parser_.bytes_expected() - (in_len_ - in_start_)
+                                           : size_t{0});
+    want = std::min<size_t>(want, 64 * 1024 * 1024);  // grow big bulks in steps
+    if (in_.size() - in_len_ < want) in_.resize(in_len_ + std::max(want, in_.size() / 2));
+    reading_ = true;
+    socket_.async_read_some(
+        asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
+        [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+          self->OnRead(ec, n);
+        });
+  }
+
+  void OnRead(const boost::system::error_code& ec, size_t n) {
+    reading_ = false;
+    if (ec || closed_) {
+      Close();
+      return;
+    }
+    in_len_ += n;
+    server_.stats().total_net_input_bytes.fetch_add(n, std::memory_order_relaxed);
+    if (in_len_ - in_start_ > query_limit_) {
+      spdlog::warn("closing client {} that reached max query buffer length", state_.addr);
+      Close();
+      return;
+    }
+    ProcessInput();
+  }
+
+  void ProcessInput() {
+    while (!paused_ && !closing_ && !closed_) {
+      std::string_view pending(in_.data() + in_start_, in_len_ - in_start_);
+      if (pending.empty()) break;
+      auto result = parser_.Parse(pending);
+      if (result == RespParser::Result::kNeedMore) break;
+      if (result == RespParser::Result::kError) {
+        ReplyBuilder(&out_).Error("ERR " + parser_.error());
+        spdlog::debug("protocol error from client {}: {}", state_.addr, parser_.error());
+        closing_ = true;
+        break;
+      }
+      if (result == RespParser::Result::kCommand) {
+        state_.last_interaction_ms.store(server_.clock().NowMs(), std::memory_order_relaxed);
+        ReplyBuilder reply(&out_, state_.resp.load(std::memory_order_relaxed) == 3);
+        Dispatch(server_, state_, parser_.args(), reply, defer_);
+        if (state_.close_after_reply) closing_ = true;
+      }
+      in_start_ += parser_.consumed();
+    }
+    if (in_start_ == in_len_) in_start_ = in_len_ = 0;
+    Flush();
+    ReadMore();
+  }
+
+  void Flush() {
+    if (writing_ || closed_) return;
+    if (out_.empty()) {
+      if (closing_) Close();
+      return;
+    }
+    // Try to write at once: most replies fit the socket buffer, which saves a trip through
+    // the reactor.
+    boost::system::error_code ec;
+    size_t n = socket_.write_some(asio::buffer(out_), ec);
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+      Close();
+      return;
+    }
+    server_.stats().total_net_output_bytes.fetch_add(n, std::memory_order_relaxed);
+    if (n == out_.size()) {
+      out_.clear();
+      if (out_.capacity() > 1024 * 1024) out_.shrink_to_fit();
+      if (closing_) Close();
+      return;
+    }
+    wbuf_.assign(out_, n);
+    out_.clear();
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(wbuf_),
+                      [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                        self->OnWrite(ec, n);
+                      });
+  }
+
+  void OnWrite(const boost::system::error_code& ec, size_t n) {
+    writing_ = false;
+    server_.stats().total_net_output_bytes.fetch_add(n, std::memory_order_relaxed);
+    wbuf_.clear();
+    if (wbuf_.capacity() > 1024 * 1024) wbuf_.shrink_to_fit();
+    if (ec) {
+      Close();
+      return;
+    }
+    Flush();
+    ReadMore();
+  }
+
+  ServerContext& server_;
+  tcp::socket socket_;
+  ClientState state_;
+  RespParser parser_;
+  size_t query_limit_;
+  std::string in_;
+  size_t in_start_ = 0;  // first byte of the request being parsed
+  size_t in_len_ = 0;    // bytes of in_ that hold data
+  std::string out_;      // replies not yet handed to the socket
+  std::string wbuf_;     // replies being written asynchronously
+  DeferFn defer_;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool paused_ = false;   // a deferred reply is pending
+  bool closing_ = false;  // close once the replies are written
+  bool closed_ = false;
+};
+
+void DeferredSlot::Complete(const std::function<void(ReplyBuilder&)>& write) {
+  if (done_.exchange(true)) return;  // exactly once
+  // Render now on the caller's thread into a buffer, then hand the bytes to the connection.
+  auto conn = conn_;
+  bool resp3 = conn->state().resp.load(std::memory_order_relaxed) == 3;
+  std::string bytes;
+  ReplyBuilder builder(&bytes, resp3);
+  write(builder);
+  asio::post(conn->executor(),
+             [conn, bytes = std::move(bytes)] { conn->CompleteDeferred(bytes); });
+}
+
+}  // namespace
+
+struct NetworkServer::Impl {
+  explicit Impl(ServerContext& ctx) : context(ctx) {}
+
+  ServerContext& context;
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  size_t next_io = 0;
+  std::thread cron;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+
+  void Accept() {
+    asio::io_context& target = *ios[next_io++ % ios.size()];
+    acceptor->async_accept(target, [this](const boost::system::error_code& ec, tcp::socket s) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted) return;
+        spdlog::warn("accept failed: {}", ec.message());
+      } else {
+        OnAccept(std::move(s));
+      }
+      Accept();
+    });
+  }
+
+  void OnAccept(tcp::socket socket) {
+    auto& stats = context.stats();
+    stats.total_connections_received.fetch_add(1, std::memory_order_relaxed);
+    if (stats.connected_clients.load() >= context.options().maxclients) {
+      stats.rejected_connections.fetch_add(1, std::memory_order_relaxed);
+      boost::system::error_code ec;
+      static constexpr std::string_view kMsg = "-ERR max number of clients reached\r\n";
+      asio::write(socket, asio::buffer(kMsg), ec);
+      socket.close(ec);
+      return;
+    }
+    stats.connected_clients.fetch_add(1, std::memory_order_relaxed);
+    auto conn = std::make_shared<Connection>(context, std::move(socket));
+    context.AddClient(conn);
+    asio::post(conn->executor(), [conn] { conn->Start(); });
+  }
+
+  void Cron() {
+    // Redis' cron: `hz` times a second; active expiry gets 25% of each period.
+    std::array<std::pair<int64_t, uint64_t>, 16> samples{};
+    size_t sample_i = 0;
+    std::unique_lock lock(mu);
+    while (!stop) {
+      int hz = std::clamp(context.options().hz, 1, 500);
+      auto period = std::chrono::milliseconds(1000 / hz);
+      cv.wait_for(lock, period, [this] { return stop; });
+      if (stop) break;
+      lock.unlock();
+      context.keyspace().ActiveExpireCycle(1000 * 1000 / hz / 4);
+      auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now().time_since_epoch())
+                     .count();
+      samples[sample_i % samples.size()] = {now, context.stats().total_commands_processed.load()};
+      ++sample_i;
+      if (sample_i > 1) {
+        auto newest = samples[(sample_i - 1) % samples.size()];
+        auto oldest = samples[sample_i >= samples.size() ? sample_i % samples.size() : 0];
+        if (newest.first > oldest.first) {
+          context.stats().instantaneous_ops_per_sec.store(
+              (newest.second - oldest.second) * 1000 / (newest.first - oldest.first));
+        }
+      }
+      lock.lock();
+    }
+  }
+};
+
+NetworkServer::NetworkServer(ServerContext& context) : impl_(std::make_unique<Impl>(context)) {}
+
+NetworkServer::~NetworkServer() {
+  RequestStop();
+  Wait();
+}
+
+bool NetworkServer::Start(std::string* error) {
+  Options o = impl_->context.options();
+  int threads = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
+  threads = std::max(threads, 1);
+  for (int i = 0; i < threads; ++i) {
+    impl_->ios.push_back(std::make_unique<asio::io_context>(1));
+    impl_->guards.push_back(asio::make_work_guard(*impl_->ios.back()));
+  }
+  try {
+    auto address = asio::ip::make_address(o.bind);
+    tcp::endpoint ep(address, static_cast<uint16_t>(o.port));
+    impl_->acceptor = std::make_unique<tcp::acceptor>(*impl_->ios[0]);
+    impl_->acceptor->open(ep.protocol());
+    impl_->acceptor->set_option(tcp::acceptor::reuse_address(true));
+    impl_->acceptor->bind(ep);
+    impl_->acceptor->listen(511);  // Redis' tcp-backlog
+    port_ = impl_->acceptor->local_endpoint().port();
+  } catch (const boost::system::system_error& e) {
+    *error = "cannot listen on " + o.bind + ":" + std::to_string(o.port) + ": " + e.what();
+    impl_->guards.clear();
+    impl_->ios.clear();
+    return false;
+  }
+  impl_->context.set_shutdown_hook([this] { RequestStop(); });
+  impl_->Accept();
+  for (auto& io : impl_->ios) {
+    impl_->threads.emplace_back([io = io.get()] { io->run(); });
+  }
+  impl_->cron = std::thread([this] { impl_->Cron(); });
+  spdlog::info("ready to accept connections on {}:{} with {} I/O threads", o.bind, port_,
+               threads);
+  return true;
+}
+
+void NetworkServer::RequestStop() {
+  std::lock_guard l(impl_->mu);
+  impl_->stop = true;
+  impl_->cv.notify_all();
+}
+
+void NetworkServer::Wait() {
+  {
+    std::unique_lock l(impl_->mu);
+    impl_->cv.wait(l, [this] { return impl_->stop; });
+  }
+  if (impl_->cron.joinable()) impl_->cron.join();
+  if (impl_->threads.empty()) return;
+  if (impl_->acceptor) {
+    asio::post(*impl_->ios[0], [this] {
+      boost::system::error_code ec;
+      impl_->acceptor->close(ec);
+    });
+  }
+  for (auto& c : impl_->context.Clients()) c->Kill();
+  impl_->guards.clear();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+  impl_->context.set_shutdown_hook(nullptr);
+  spdlog::info("server stopped");
+}
+
+}  // namespace rowcached::server
