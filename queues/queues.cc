@@ -26,9 +26,28 @@ namespace {
 // Ticket value of the item Stop() pushes to wake a sleeping worker; it is outside the ticket
 // sequence and ignored for ordering.
 constexpr std::uint64_t kWakeSeq = ~std::uint64_t{0};
-// Set in Queue::next_seq by Stop(): tickets handed out afterwards are refusals.
+// Set in Queue::next_seq by Stop(): no ticket is handed out afterwards.
 constexpr std::uint64_t kClosedBit = std::uint64_t{1} << 63;
 constexpr std::uint64_t kNotStopping = ~std::uint64_t{0};
+
+// The worker does its own adaptive spinning (Options::max_spin) before it sleeps, so the
+// semaphore inside the queue must not spin again: its fixed 10,000 spins per wait burn the CPU of
+// many mostly idle workers sharing few cores, which delays the workers that have work.
+struct QueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
+  static const int MAX_SEMA_SPINS = 0;
+};
+
+// A sleep shorter than this means work was arriving faster than a sleep/wake cycle costs, so
+// spinning next time would have been cheaper.
+constexpr auto kShortSleep = std::chrono::microseconds(50);
+
+inline void CpuRelax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
 
 struct Item {
   std::uint64_t seq = 0;
@@ -67,10 +86,8 @@ struct KeyQueues::Queue {
   explicit Queue(std::size_t i) : index(i) {}
 
   const std::size_t index;
-  moodycamel::BlockingConcurrentQueue<Item> items;
+  moodycamel::BlockingConcurrentQueue<Item, QueueTraits> items;
 
-  // Written by submitters (and decremented by the worker as operations start).
-  alignas(64) std::atomic<std::uint64_t> depth{0};
   // Next ticket; kClosedBit once Stop() began. Its low bits count accepted operations.
   alignas(64) std::atomic<std::uint64_t> next_seq{0};
   std::atomic<std::uint64_t> max_depth{0};
@@ -79,7 +96,9 @@ struct KeyQueues::Queue {
   std::atomic<std::uint64_t> timed_out{0};
 
   // Written by the worker only.
-  alignas(64) std::atomic<std::uint64_t> executed{0};
+  // Tickets started so far: depth = (next_seq & ~kClosedBit) - started, no counter to decrement.
+  alignas(64) std::atomic<std::uint64_t> started{0};
+  std::atomic<std::uint64_t> executed{0};
   std::atomic<std::uint64_t> cancelled{0};
   std::atomic<std::uint64_t> dropped{0};
   LatencyHistogram wait;
@@ -258,22 +277,24 @@ KeyQueues::KeyQueues(Options options)
 KeyQueues::~KeyQueues() { Stop(StopMode::kCancel); }
 
 Status KeyQueues::Enqueue(Queue& q, Op& op) {
-  const std::uint64_t d = q.depth.fetch_add(1, std::memory_order_relaxed);
-  if (d >= options_.max_depth) {
-    q.depth.fetch_sub(1, std::memory_order_relaxed);
-    q.rejected.fetch_add(1, std::memory_order_relaxed);
-    return Status::kQueueFull;
-  }
-  // Tickets follow the modification order of next_seq, which extends happens-before: a
-  // submission that returned before another began holds the smaller ticket.
-  const std::uint64_t ticket = q.next_seq.fetch_add(1, std::memory_order_relaxed);
-  if (ticket & kClosedBit) {
-    q.depth.fetch_sub(1, std::memory_order_relaxed);
-    return Status::kShutdown;
-  }
+  // Admission, the closed check and the ticket are one compare-and-swap. Tickets follow the
+  // modification order of next_seq, which extends happens-before: a submission that returned
+  // before another began holds the smaller ticket. `started` may be stale (smaller), which can
+  // only refuse early, never exceed max_depth.
+  std::uint64_t ticket = q.next_seq.load(std::memory_order_relaxed);
+  std::uint64_t depth;
+  do {
+    if (ticket & kClosedBit) return Status::kShutdown;
+    const std::uint64_t started = q.started.load(std::memory_order_relaxed);
+    depth = ticket > started ? ticket - started : 0;  // a stale `ticket` fails the CAS below
+    if (depth >= options_.max_depth) {
+      q.rejected.fetch_add(1, std::memory_order_relaxed);
+      return Status::kQueueFull;
+    }
+  } while (!q.next_seq.compare_exchange_weak(ticket, ticket + 1, std::memory_order_relaxed));
   std::uint64_t seen = q.max_depth.load(std::memory_order_relaxed);
-  while (d + 1 > seen &&
-         !q.max_depth.compare_exchange_weak(seen, d + 1, std::memory_order_relaxed)) {
+  while (depth + 1 > seen &&
+         !q.max_depth.compare_exchange_weak(seen, depth + 1, std::memory_order_relaxed)) {
   }
   if (!q.items.enqueue(Item{ticket, Clock::now(), std::move(op)})) FatalEnqueueFailure();
   return Status::kOk;
@@ -335,7 +356,7 @@ void KeyQueues::WorkerLoop(Queue& q) {
   std::uint64_t expected = 0;
 
   auto run = [&q](Item& item) {
-    q.depth.fetch_sub(1, std::memory_order_relaxed);
+    q.started.store(item.seq + 1, std::memory_order_relaxed);  // the worker is the only writer
     const auto start = Clock::now();
     q.wait.Record(static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(start - item.enqueued).count()));
@@ -349,8 +370,32 @@ void KeyQueues::WorkerLoop(Queue& q) {
     }
   };
 
+  // Adaptive spin budget: doubles while work keeps arriving during a spin or just after a sleep,
+  // halves whenever a spin finds nothing. Busy queues skip the sleep/wake cost; idle ones give
+  // their CPU away at once.
+  const std::size_t max_spin = options_.max_spin;
+  std::size_t spin = 0;
   for (;;) {
-    const std::size_t n = q.items.wait_dequeue_bulk(batch.begin(), batch.size());
+    std::size_t n = q.items.try_dequeue_bulk(batch.begin(), batch.size());
+    if (n == 0 && spin > 0) {
+      std::size_t i = 0;
+      while (i < spin && q.items.size_approx() == 0) {
+        CpuRelax();
+        ++i;
+      }
+      if (i < spin) {
+        spin = std::min(max_spin, spin * 2);
+        continue;
+      }
+      spin /= 2;
+    }
+    if (n == 0) {
+      const auto slept_at = Clock::now();
+      n = q.items.wait_dequeue_bulk(batch.begin(), batch.size());
+      if (max_spin > 0 && Clock::now() - slept_at < kShortSleep) {
+        spin = std::min(max_spin, std::max<std::size_t>(spin * 2, 16));
+      }
+    }
     for (std::size_t i = 0; i < n; ++i) {
       Item& item = batch[i];
       if (item.seq == kWakeSeq) continue;
@@ -400,11 +445,10 @@ MetricsSnapshot KeyQueues::Metrics() const {
   QueueMetrics& t = snap.total;
   for (const auto& q : queues_) {
     QueueMetrics m;
-    m.depth = q->depth.load(std::memory_order_relaxed);
+    const std::uint64_t started = q->started.load(std::memory_order_relaxed);
+    m.submitted = q->next_seq.load(std::memory_order_relaxed) & ~kClosedBit;
+    m.depth = m.submitted > started ? m.submitted - started : 0;
     m.max_depth = q->max_depth.load(std::memory_order_relaxed);
-    const std::uint64_t final_seq = q->final_seq.load(std::memory_order_relaxed);
-    const std::uint64_t tickets = q->next_seq.load(std::memory_order_relaxed) & ~kClosedBit;
-    m.submitted = final_seq == kNotStopping ? tickets : std::min(tickets, final_seq);
     m.executed = q->executed.load(std::memory_order_relaxed);
     m.cancelled = q->cancelled.load(std::memory_order_relaxed);
     m.merged = q->merged.load(std::memory_order_relaxed);

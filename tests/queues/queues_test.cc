@@ -30,27 +30,33 @@ namespace {
 // Safety net only: a broken queue would otherwise hang the test run instead of failing it.
 constexpr auto kHang = 60s;
 
-// Holds a worker inside one operation until Release(); Started() proves the worker is in it.
+// Holds a worker inside one operation until Release(); AwaitStarted() proves the worker is in it.
+// The operation shares the gate's state, so a Gate may be destroyed before the worker has left.
 class Gate {
  public:
   q::Op Op() {
-    return [this](Status s) {
+    return [state = state_](Status s) {
       if (s != Status::kOk) return;
-      started_.set_value();
-      release_.wait();
-      returned_.store(true);
+      state->started.set_value();
+      state->release.wait();
+      state->returned.store(true);
     };
   }
-  void AwaitStarted() { REQUIRE(started_future_.wait_for(kHang) == std::future_status::ready); }
-  void Release() { release_promise_.set_value(); }
-  bool returned() const { return returned_.load(); }
+  void AwaitStarted() {
+    REQUIRE(state_->started_future.wait_for(kHang) == std::future_status::ready);
+  }
+  void Release() { state_->release_promise.set_value(); }
+  bool returned() const { return state_->returned.load(); }
 
  private:
-  std::promise<void> started_;
-  std::future<void> started_future_ = started_.get_future();
-  std::promise<void> release_promise_;
-  std::shared_future<void> release_ = release_promise_.get_future().share();
-  std::atomic<bool> returned_{false};
+  struct State {
+    std::promise<void> started;
+    std::future<void> started_future = started.get_future();
+    std::promise<void> release_promise;
+    std::shared_future<void> release = release_promise.get_future().share();
+    std::atomic<bool> returned{false};
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
 // Submits an operation behind everything queued for `key` and waits until it has run.
@@ -575,6 +581,9 @@ namespace {
 // Queues work on two queues behind a gate, stops with `mode` while it is queued, and checks that
 // every operation and waiter was completed exactly once with `expect`.
 void StopWithWorkQueued(q::StopMode mode, Status expect) {
+  // Start and join one thread first: some runtimes (ThreadSanitizer) add a helper thread of
+  // their own on the first thread creation.
+  std::thread([] {}).join();
   const std::size_t threads_before = ThreadCount();
   {
     KeyQueues queues({.queues = 2});
