@@ -10,6 +10,8 @@
 
 namespace rowcached::adapters {
 
+using internal::Printable;
+
 std::string_view StatusText(Status status) {
   switch (status) {
     case Status::kOk:
@@ -156,6 +158,9 @@ Result<ParsedUrl> ParseUrl(const Options& options) {
         parsed.redacted = url.substr(0, start) + "****" + url.substr(start + (at - pw - 1));
       }
     }
+  } else if (scheme != "sqlite" && rest.find('@') != std::string_view::npos) {
+    // Unparseable authority: it may hold a password, so show none of it.
+    parsed.redacted = url.substr(0, colon) + ":(redacted)";
   }
   const std::string& redacted = parsed.redacted;
 
@@ -219,8 +224,7 @@ Result<ParsedUrl> ParseUrl(const Options& options) {
       }
       parsed.port = value;
     }
-    std::string_view after =
-        rest.substr(2 + authority.size());  // "/db?query", "?query" or ""
+    std::string_view after = rest.substr(2 + authority.size());  // "/db?query", "?query" or ""
     std::size_t q = after.find('?');
     std::string_view path = after.substr(0, q);
     path_and_query = q == std::string_view::npos ? "" : after.substr(q + 1);
@@ -391,16 +395,17 @@ std::string SqlBuilder::Upsert(const TableSchema& table, const Column& key,
   for (std::size_t i = 0; i < columns.size(); ++i) sql += ", " + Placeholder(int(i) + 2);
   sql += ")";
   if (dialect == Dialect::kMySql) {
+    // ON DUPLICATE KEY fires for a clash on *any* unique key. A clash on another unique key
+    // must not update that other row: the first assignment sets the key to NULL in that case,
+    // which strict mode refuses (error 1048), so the statement fails with nothing changed.
+    // Assignments run left to right, so the check sees the row's own key.
     // VALUES(col) works on MariaDB and MySQL 8 (deprecated there in favour of a row alias that
     // MariaDB does not have).
-    sql += " ON DUPLICATE KEY UPDATE ";
-    if (columns.empty()) {
-      sql += qkey + " = " + qkey;
-    }
+    sql += " ON DUPLICATE KEY UPDATE " + qkey + " = IF(" + qkey + " = VALUES(" + qkey + "), " +
+           qkey + ", NULL)";
     for (std::size_t i = 0; i < columns.size(); ++i) {
-      if (i > 0) sql += ", ";
       std::string q = QuoteIdentifier(dialect, columns[i]->name);
-      sql += q + " = VALUES(" + q + ")";
+      sql += ", " + q + " = VALUES(" + q + ")";
     }
   } else {
     sql += " ON CONFLICT (" + qkey + ") DO ";
@@ -432,12 +437,12 @@ Error ConnectFailure(const ParsedUrl& url, const Error& cause) {
   std::string where = url.dialect == Dialect::kSqlite
                           ? "sqlite:" + url.database
                           : url.host + ":" + std::to_string(url.port) + "/" + url.database;
-  return Error(Status::kConnectionLost, "cannot connect to " + std::string(DialectName(url.dialect)) +
-                                            " at " + where + ": " + cause.message());
+  return Error(Status::kConnectionLost, "cannot connect to " +
+                                            std::string(DialectName(url.dialect)) + " at " + where +
+                                            ": " + cause.message());
 }
 
-SessionConnection::SessionConnection(std::shared_ptr<Shared> shared)
-    : shared_(std::move(shared)) {}
+SessionConnection::SessionConnection(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
 
 std::string SessionConnection::Redact(std::string message) const {
   const std::string& password = shared_->url.password;
@@ -460,8 +465,7 @@ Result<void> SessionConnection::EnsureOpen() {
   if (open_) return {};
   const auto now = std::chrono::steady_clock::now();
   if (failed_attempts_ > 0 && now < next_attempt_) {
-    auto wait =
-        std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - now).count();
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - now).count();
     return Error(Status::kConnectionLost, "database unavailable (next reconnect attempt in " +
                                               std::to_string(wait) + " ms): " + last_open_error_);
   }
@@ -499,8 +503,7 @@ Result<T> SessionConnection::Run(Op&& op) {
   if (!was_open) return result;
   // The session died since the last call (killed, server restarted, network cut): every
   // operation here is idempotent, so reconnect at once and try once more.
-  spdlog::warn("adapters: session to {} lost ({}); reconnecting", url().redacted,
-               result.message());
+  spdlog::warn("adapters: session to {} lost ({}); reconnecting", url().redacted, result.message());
   if (Result<void> opened = EnsureOpen(); !opened.ok()) return opened.error();
   result = op();
   if (result.status() == Status::kConnectionLost) MarkLost();
@@ -594,8 +597,8 @@ Result<void> SessionConnection::DeleteRow(std::string_view table, std::string_vi
   Result<Target> target = Resolve(table);
   if (!target.ok()) return target.error();
   if (target->key->integer && !IsIntegerKey(*target->key, pk)) {
-    return Error(Status::kNotFound, "no row with key '" + Printable(pk) + "' in '" +
-                                        target->schema->name + "'");
+    return Error(Status::kNotFound,
+                 "no row with key '" + Printable(pk) + "' in '" + target->schema->name + "'");
   }
   return Run<void>([&] { return DoDelete(*target->schema, *target->key, pk); });
 }
@@ -637,7 +640,7 @@ Result<std::vector<std::vector<Value>>> SessionConnection::RunSqlForTesting(std:
 }  // namespace internal
 
 Result<std::vector<std::vector<Value>>> RunSqlForTesting(Connection& connection,
-                                                        std::string_view sql) {
+                                                         std::string_view sql) {
   return connection.RunSqlForTesting(sql);
 }
 

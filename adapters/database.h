@@ -43,13 +43,13 @@ namespace rowcached::adapters {
 // The closed set of outcomes. Adding a member is an interface change: callers switch on it.
 enum class Status : std::uint8_t {
   kOk,
-  kNotFound,             // no such row (FetchRow, DeleteRow) or table (Describe)
-  kConnectionLost,       // cannot reach the database or the session died; retrying may succeed
-  kTimeout,              // statement timeout, lock wait timeout, SQLite busy timeout
-  kConstraintViolated,   // NOT NULL, UNIQUE, FOREIGN KEY, CHECK
-  kBadIdentifier,        // table or column unknown (not found by Describe), or unusable as asked
-  kInvalidArgument,      // malformed URL / options, or a value the column type cannot hold
-  kOther,                // anything else the database reported
+  kNotFound,            // no such row (FetchRow, DeleteRow) or table (Describe)
+  kConnectionLost,      // cannot reach the database or the session died; retrying may succeed
+  kTimeout,             // statement timeout, lock wait timeout, SQLite busy timeout
+  kConstraintViolated,  // NOT NULL, UNIQUE, FOREIGN KEY, CHECK
+  kBadIdentifier,       // table or column unknown (not found by Describe), or unusable as asked
+  kInvalidArgument,     // malformed URL / options, or a value the column type cannot hold
+  kOther,               // anything else the database reported
 };
 
 // The one place a status becomes text: "ok", "not found", "connection lost", "timeout",
@@ -77,7 +77,7 @@ class [[nodiscard]] Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit, ok
+  Result(T value) : value_(std::move(value)) {}      // NOLINT: implicit, ok
   Result(Error error) : error_(std::move(error)) {}  // NOLINT: implicit; REQUIRES !error.ok()
   Result(Status status, std::string message) : error_(status, std::move(message)) {}
 
@@ -134,8 +134,8 @@ struct Column {
   std::string name;  // as the catalogue spells it
   std::string type;  // as the catalogue renders it: "int(11)", "decimal(10,2)", "numeric(10,2)"
   bool nullable = true;
-  bool binary = false;  // BLOB / BINARY / BYTEA: values are raw bytes
-  bool integer = false;  // an integer type: keys are bound as integers
+  bool binary = false;       // BLOB / BINARY / BYTEA: values are raw bytes
+  bool integer = false;      // an integer type: keys are bound as integers
   bool is_unsigned = false;  // MySQL UNSIGNED integer
 };
 

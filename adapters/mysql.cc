@@ -4,16 +4,22 @@
 // DECIMAL, DATETIME and friends as the server's text. Keys of integer columns are bound as
 // integers: a string compared with an integer column is compared as a double by MySQL, which is
 // wrong above 2^53.
+// clang-format off
+// mysql_connection.h first: the cppconn headers rely on its declarations.
+#include <mysql_connection.h>
+#include <mysql_driver.h>
 #include <cppconn/exception.h>
 #include <cppconn/metadata.h>
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
 #include <cppconn/resultset_metadata.h>
 #include <cppconn/statement.h>
+// clang-format on
 #include <fmt/format.h>
-#include <mysql_connection.h>
-#include <mysql_driver.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
 #include <mutex>
 #include <unordered_map>
 
@@ -111,6 +117,13 @@ class MySqlConnection final : public internal::SessionConnection {
       o["CLIENT_MULTI_STATEMENTS"] = false;
       conn_.reset(Driver()->connect(o));
       conn_->setAutoCommit(true);
+      {
+        // Strict mode for every table: a value the column cannot hold is an error, never
+        // silently truncated (and the upsert's unique-key guard relies on NULL being refused).
+        std::unique_ptr<sql::Statement> st(conn_->createStatement());
+        st->execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')");
+        ++stats_.statements;
+      }
       if (options().statement_timeout.count() > 0) {
         const std::string version = conn_->getMetaData()->getDatabaseProductVersion();
         std::string set;
@@ -162,12 +175,11 @@ class MySqlConnection final : public internal::SessionConnection {
         c.type = rs->getString(2).asStdString();
         c.nullable = rs->getString(3).asStdString() == "YES";
         const std::string data_type = rs->getString(4).asStdString();
-        c.integer = data_type == "tinyint" || data_type == "smallint" ||
-                    data_type == "mediumint" || data_type == "int" || data_type == "bigint";
+        c.integer = data_type == "tinyint" || data_type == "smallint" || data_type == "mediumint" ||
+                    data_type == "int" || data_type == "bigint";
         c.is_unsigned = c.integer && c.type.find("unsigned") != std::string::npos;
-        c.binary = data_type == "blob" || data_type == "tinyblob" ||
-                   data_type == "mediumblob" || data_type == "longblob" ||
-                   data_type == "binary" || data_type == "varbinary";
+        c.binary = data_type == "blob" || data_type == "tinyblob" || data_type == "mediumblob" ||
+                   data_type == "longblob" || data_type == "binary" || data_type == "varbinary";
         if (!rs->isNull(5)) key.emplace_back(rs->getInt(5), c.name);
         schema.columns.push_back(std::move(c));
       }
@@ -197,7 +209,7 @@ class MySqlConnection final : public internal::SessionConnection {
       for (std::size_t i = 0; i < columns.size(); ++i) {
         const auto index = static_cast<std::uint32_t>(i + 1);
         Field field{columns[i]->name, std::nullopt};
-        if (!rs->isNull(index)) field.value = rs->getString(index).asStdString();
+        if (!rs->isNull(index)) field.value = Render(*rs, index, *columns[i]);
         row.push_back(std::move(field));
       }
       return row;
@@ -206,7 +218,7 @@ class MySqlConnection final : public internal::SessionConnection {
 
   Result<void> DoUpsert(const TableSchema& table, const Column& key, std::string_view pk,
                         const std::vector<Assignment>& values) override {
-    return Guard<void>([&]() -> Result<void> {
+    Result<void> result = Guard<void>([&]() -> Result<void> {
       std::vector<const Column*> columns;
       for (const Assignment& a : values) columns.push_back(a.column);
       sql::PreparedStatement* ps = Prepare(builder_.Upsert(table, key, columns));
@@ -222,10 +234,17 @@ class MySqlConnection final : public internal::SessionConnection {
       Update(ps);
       return {};
     });
+    if (result.status() == Status::kConstraintViolated &&
+        result.message().find("'" + key.name + "' cannot be null") != std::string::npos) {
+      return Error(Status::kConstraintViolated,
+                   "another row of '" + table.name +
+                       "' already holds a value that must be unique (duplicate entry on a "
+                       "unique key other than the primary key)");
+    }
+    return result;
   }
 
-  Result<void> DoDelete(const TableSchema& table, const Column& key,
-                        std::string_view pk) override {
+  Result<void> DoDelete(const TableSchema& table, const Column& key, std::string_view pk) override {
     return Guard<void>([&]() -> Result<void> {
       sql::PreparedStatement* ps = Prepare(builder_.Delete(table, key));
       BindKey(ps, 1, key, pk);
@@ -287,8 +306,8 @@ class MySqlConnection final : public internal::SessionConnection {
       Status status = StatusForCode(e.getErrorCode());
       std::string message = e.what();
       if (e.getErrorCode() != 0) {
-        message = fmt::format("{} (error {}, SQLSTATE {})", message, e.getErrorCode(),
-                              e.getSQLState());
+        message =
+            fmt::format("{} (error {}, SQLSTATE {})", message, e.getErrorCode(), e.getSQLState());
       }
       if (status == Status::kOther && conn_ && IsClosed()) status = Status::kConnectionLost;
       return Error(status, Redact(std::move(message)));
@@ -308,6 +327,38 @@ class MySqlConnection final : public internal::SessionConnection {
   std::string HostForUrl() const {
     if (url().host.find(':') != std::string::npos) return "[" + url().host + "]";
     return url().host;
+  }
+
+  // The connector formats binary-protocol values itself, and not always as the server does in
+  // text: DATETIME / TIMESTAMP / TIME get six fraction digits whenever the fraction is non-zero
+  // and none otherwise, whatever the column's precision; FLOAT / DOUBLE get 17 significant
+  // digits. Render those as the server would: the column's fraction digits, shortest
+  // round-trip numbers.
+  static std::string Render(sql::ResultSet& rs, std::uint32_t index, const Column& column) {
+    const std::string& type = column.type;
+    auto starts = [&](std::string_view prefix) { return type.rfind(prefix, 0) == 0; };
+    if (starts("datetime") || starts("timestamp") || starts("time")) {
+      std::string text = rs.getString(index).asStdString();
+      std::size_t fsp = 0;
+      if (std::size_t open = type.find('('); open != std::string::npos) {
+        fsp = static_cast<std::size_t>(std::atoi(type.c_str() + open + 1));
+      }
+      std::size_t dot = text.find('.');
+      std::string fraction = dot == std::string::npos ? "" : text.substr(dot + 1);
+      if (dot != std::string::npos) text.resize(dot);
+      fraction.resize(fsp, '0');
+      if (fsp > 0) text += "." + fraction;
+      return text;
+    }
+    const bool is_float = type == "float" || type == "float unsigned";
+    if (is_float || type == "double" || type == "double unsigned") {
+      char buffer[64];
+      const double v = rs.getDouble(index);
+      auto result = is_float ? std::to_chars(buffer, buffer + sizeof(buffer), static_cast<float>(v))
+                             : std::to_chars(buffer, buffer + sizeof(buffer), v);
+      return std::string(buffer, result.ptr);
+    }
+    return rs.getString(index).asStdString();
   }
 
   static int Seconds(std::chrono::milliseconds ms) {
@@ -385,8 +436,8 @@ Result<std::unique_ptr<Database>> NewMySql(const Options& options) {
   Result<ParsedUrl> parsed = ParseUrl(options);
   if (!parsed.ok()) return parsed.error();
   if (parsed->dialect != Dialect::kMySql) {
-    return Error(Status::kInvalidArgument, "NewMySql needs a mysql:// URL, got '" +
-                                               parsed->redacted + "'");
+    return Error(Status::kInvalidArgument,
+                 "NewMySql needs a mysql:// URL, got '" + parsed->redacted + "'");
   }
   auto shared = std::make_shared<internal::Shared>();
   shared->url = std::move(parsed).value();

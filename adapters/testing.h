@@ -16,6 +16,6 @@ namespace rowcached::adapters {
 // returns every row it produced, values rendered as FetchRow renders them. Same thread rules as
 // the connection. Statuses as for any call (kTimeout for a statement timeout, ...).
 Result<std::vector<std::vector<Value>>> RunSqlForTesting(Connection& connection,
-                                                        std::string_view sql);
+                                                         std::string_view sql);
 
 }  // namespace rowcached::adapters
