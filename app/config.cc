@@ -1,8 +1,8 @@
 #include "app/config.h"
 
-#include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
+#include <CLI/CLI.hpp>
 #include <charconv>
 #include <functional>
 #include <iostream>
@@ -25,13 +25,20 @@ bool ParseDuration(std::string_view text, int64_t* ms) {
   if (ec != std::errc() || p != text.data() + i || value < 0) return false;
   std::string_view unit = text.substr(i);
   double mul;
-  if (unit == "ms") mul = 1;
-  else if (unit == "s") mul = 1000;
-  else if (unit == "m") mul = 60 * 1000;
-  else if (unit == "h") mul = 3600 * 1000;
-  else if (unit == "d") mul = 86400 * 1000;
-  else if (unit.empty() && value == 0) mul = 0;  // "0" = off
-  else return false;
+  if (unit == "ms")
+    mul = 1;
+  else if (unit == "s")
+    mul = 1000;
+  else if (unit == "m")
+    mul = 60 * 1000;
+  else if (unit == "h")
+    mul = 3600 * 1000;
+  else if (unit == "d")
+    mul = 86400 * 1000;
+  else if (unit.empty() && value == 0)
+    mul = 0;  // "0" = off
+  else
+    return false;
   *ms = static_cast<int64_t>(value * mul);
   return true;
 }
@@ -75,15 +82,14 @@ std::string ExpectBool(const toml::node& n, bool* out) {
   return "expected true or false";
 }
 
-std::string ExpectFloat(const toml::node& n, double min, double max, bool open_min,
-                        double* out) {
+std::string ExpectFloat(const toml::node& n, double min, double max, bool open_min, double* out) {
   std::optional<double> v;
   if (n.is_floating_point()) v = n.as_floating_point()->get();
   if (n.is_integer()) v = static_cast<double>(n.as_integer()->get());
   if (!v) return "expected a number";
   if (*v > max || *v < min || (open_min && *v == min)) {
-    return "expected a number " + std::string(open_min ? "above " : "from ") +
-           std::to_string(min) + " to " + std::to_string(max);
+    return "expected a number " + std::string(open_min ? "above " : "from ") + std::to_string(min) +
+           " to " + std::to_string(max);
   }
   *out = *v;
   return "";
@@ -140,8 +146,12 @@ std::string ExpectOneOf(const toml::node& n, std::initializer_list<const char*> 
 
 using Apply = std::function<std::string(const toml::node&, Config&, TableConfig*)>;
 
-#define CFG(expr) [](const toml::node& n, Config& c, TableConfig* t) -> std::string { \
-  (void)c; (void)t; return expr; }
+#define CFG(expr)                                                     \
+  [](const toml::node& n, Config& c, TableConfig* t) -> std::string { \
+    (void)c;                                                          \
+    (void)t;                                                          \
+    return expr;                                                      \
+  }
 
 // Every key of every section. Adding a key is adding a line.
 const std::vector<std::pair<std::string, std::vector<KeyDef>>>& Schema() {
@@ -149,13 +159,15 @@ const std::vector<std::pair<std::string, std::vector<KeyDef>>>& Schema() {
       {"server",
        {
            {"bind", Kind::kString, CFG(ExpectString(n, &c.server.bind))},
-           {"port", Kind::kInt, [](const toml::node& n, Config& c, TableConfig*) {
+           {"port", Kind::kInt,
+            [](const toml::node& n, Config& c, TableConfig*) {
               int64_t v;
               auto e = ExpectInt(n, 0, 65535, &v);
               if (e.empty()) c.server.port = static_cast<int>(v);
               return e;
             }},
-           {"threads", Kind::kInt, [](const toml::node& n, Config& c, TableConfig*) {
+           {"threads", Kind::kInt,
+            [](const toml::node& n, Config& c, TableConfig*) {
               int64_t v;
               auto e = ExpectInt(n, 0, 1024, &v);
               if (e.empty()) c.server.threads = static_cast<int>(v);
@@ -163,13 +175,15 @@ const std::vector<std::pair<std::string, std::vector<KeyDef>>>& Schema() {
             }},
            {"requirepass", Kind::kString, CFG(ExpectString(n, &c.server.requirepass))},
            {"maxclients", Kind::kInt, CFG(ExpectInt(n, 1, 1000000, &c.server.maxclients))},
-           {"databases", Kind::kInt, [](const toml::node& n, Config& c, TableConfig*) {
+           {"databases", Kind::kInt,
+            [](const toml::node& n, Config& c, TableConfig*) {
               int64_t v;
               auto e = ExpectInt(n, 1, 10000, &v);
               if (e.empty()) c.server.databases = static_cast<int>(v);
               return e;
             }},
-           {"hz", Kind::kInt, [](const toml::node& n, Config& c, TableConfig*) {
+           {"hz", Kind::kInt,
+            [](const toml::node& n, Config& c, TableConfig*) {
               int64_t v;
               auto e = ExpectInt(n, 1, 500, &v);
               if (e.empty()) c.server.hz = static_cast<int>(v);
@@ -191,8 +205,7 @@ const std::vector<std::pair<std::string, std::vector<KeyDef>>>& Schema() {
                             {"noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
                              "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"},
                             &c.server.maxmemory_policy))},
-           {"maxmemory_samples", Kind::kInt,
-            CFG(ExpectInt(n, 1, 64, &c.server.maxmemory_samples))},
+           {"maxmemory_samples", Kind::kInt, CFG(ExpectInt(n, 1, 64, &c.server.maxmemory_samples))},
        }},
       {"persistence",
        {
@@ -200,7 +213,8 @@ const std::vector<std::pair<std::string, std::vector<KeyDef>>>& Schema() {
            {"appendonly", Kind::kBool, CFG(ExpectBool(n, &c.server.appendonly))},
            {"appendfsync", Kind::kString,
             CFG(ExpectOneOf(n, {"always", "everysec", "no"}, &c.server.appendfsync))},
-           {"save", Kind::kStringList, [](const toml::node& n, Config& c, TableConfig*) {
+           {"save", Kind::kStringList,
+            [](const toml::node& n, Config& c, TableConfig*) {
               std::vector<std::string> rules;
               auto e = ExpectStringList(n, &rules);
               if (!e.empty()) return e;
@@ -226,8 +240,7 @@ const std::vector<std::pair<std::string, std::vector<KeyDef>>>& Schema() {
            {"name", Kind::kString, CFG(ExpectString(n, &t->name))},
            {"key", Kind::kString, CFG(ExpectString(n, &t->key))},
            {"columns", Kind::kStringList, CFG(ExpectStringList(n, &t->columns))},
-           {"mode", Kind::kString,
-            CFG(ExpectOneOf(n, {"write-through", "cache-aside"}, &t->mode))},
+           {"mode", Kind::kString, CFG(ExpectOneOf(n, {"write-through", "cache-aside"}, &t->mode))},
            {"ttl", Kind::kDuration, CFG(ExpectDuration(n, &t->ttl_ms))},
            {"ttl_jitter", Kind::kFloat, CFG(ExpectFloat(n, 0, 1, false, &t->ttl_jitter))},
            {"read_timeout", Kind::kDuration, CFG(ExpectDuration(n, &t->read_timeout_ms))},
@@ -364,8 +377,8 @@ LoadResult LoadConfig(int argc, char** argv, Config* config, std::string* error)
       doc = toml::parse_file(config_file);
     } catch (const toml::parse_error& e) {
       std::ostringstream msg;
-      msg << config_file << ":" << e.source().begin.line << ":" << e.source().begin.column
-          << ": " << e.description();
+      msg << config_file << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+          << e.description();
       *error = msg.str();
       return LoadResult::kError;
     }

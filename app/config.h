@@ -16,8 +16,8 @@ namespace rowcached::app {
 // One [[tables]] entry. Defaults as documented in the contract.
 struct TableConfig {
   std::string name;
-  std::string key = "id";            // primary-key column
-  std::vector<std::string> columns;  // empty = all columns
+  std::string key = "id";              // primary-key column
+  std::vector<std::string> columns;    // empty = all columns
   std::string mode = "write-through";  // write-through | cache-aside
   int64_t ttl_ms = 10 * 60 * 1000;     // 0 = no expiry
   double ttl_jitter = 0.10;
@@ -35,7 +35,7 @@ struct DatabaseConfig {
 };
 
 struct Config {
-  std::string config_file;  // empty = defaults only
+  std::string config_file;        // empty = defaults only
   std::string loglevel = "info";  // trace | debug | info | warn | error
   server::Options server;
   DatabaseConfig database;

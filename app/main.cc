@@ -2,7 +2,6 @@
 // serves until SHUTDOWN, SIGINT or SIGTERM.
 #include <pthread.h>
 #include <signal.h>
-
 #include <spdlog/spdlog.h>
 
 #include <atomic>

@@ -196,21 +196,18 @@ void CmdClientHelp(CommandContext& ctx) {
 
 void RegisterClientFamily(Registry& registry) {
   constexpr uint32_t kConn = kLoading | kStale | kNoScript;
-  registry.Add({.name = "client",
-                .arity = -2,
-                .subcommands = {
-                    {.name = "client|setname", .flags = kConn, .arity = 3,
-                     .handler = CmdClientSetName},
-                    {.name = "client|getname", .flags = kConn, .arity = 2,
-                     .handler = CmdClientGetName},
-                    {.name = "client|id", .flags = kConn, .arity = 2, .handler = CmdClientId},
-                    {.name = "client|info", .flags = kConn, .arity = 2, .handler = CmdClientInfo},
-                    {.name = "client|list", .flags = kConn | kAdmin, .arity = -2,
-                     .handler = CmdClientList},
-                    {.name = "client|kill", .flags = kConn | kAdmin, .arity = -3,
-                     .handler = CmdClientKill},
-                    {.name = "client|help", .flags = kConn, .arity = 2, .handler = CmdClientHelp},
-                }});
+  registry.Add(
+      {.name = "client",
+       .arity = -2,
+       .subcommands = {
+           {.name = "client|setname", .flags = kConn, .arity = 3, .handler = CmdClientSetName},
+           {.name = "client|getname", .flags = kConn, .arity = 2, .handler = CmdClientGetName},
+           {.name = "client|id", .flags = kConn, .arity = 2, .handler = CmdClientId},
+           {.name = "client|info", .flags = kConn, .arity = 2, .handler = CmdClientInfo},
+           {.name = "client|list", .flags = kConn | kAdmin, .arity = -2, .handler = CmdClientList},
+           {.name = "client|kill", .flags = kConn | kAdmin, .arity = -3, .handler = CmdClientKill},
+           {.name = "client|help", .flags = kConn, .arity = 2, .handler = CmdClientHelp},
+       }});
 }
 
 }  // namespace rowcached::server

@@ -28,17 +28,17 @@ struct CommandContext;
 
 // Flags, as in Redis' command table. Names match COMMAND INFO's flag names where one exists.
 enum CommandFlag : uint32_t {
-  kWrite = 1u << 0,       // "write": modifies the keyspace
-  kReadOnly = 1u << 1,    // "readonly"
-  kFast = 1u << 2,        // "fast": O(1) or O(log N)
-  kAdmin = 1u << 3,       // "admin"
-  kNoAuth = 1u << 4,      // "no_auth": allowed before AUTH
-  kAllShards = 1u << 5,   // locks every shard (whole-keyspace commands)
-  kNoShardLock = 1u << 6, // the handler locks what it needs itself
-  kLoading = 1u << 7,     // "loading": allowed while loading
-  kStale = 1u << 8,       // "stale"
-  kNoScript = 1u << 9,    // "noscript"
-  kDenyOom = 1u << 10,    // "denyoom": refused when over maxmemory with noeviction
+  kWrite = 1u << 0,        // "write": modifies the keyspace
+  kReadOnly = 1u << 1,     // "readonly"
+  kFast = 1u << 2,         // "fast": O(1) or O(log N)
+  kAdmin = 1u << 3,        // "admin"
+  kNoAuth = 1u << 4,       // "no_auth": allowed before AUTH
+  kAllShards = 1u << 5,    // locks every shard (whole-keyspace commands)
+  kNoShardLock = 1u << 6,  // the handler locks what it needs itself
+  kLoading = 1u << 7,      // "loading": allowed while loading
+  kStale = 1u << 8,        // "stale"
+  kNoScript = 1u << 9,     // "noscript"
+  kDenyOom = 1u << 10,     // "denyoom": refused when over maxmemory with noeviction
 };
 
 using CommandHandler = void (*)(CommandContext& ctx);

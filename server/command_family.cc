@@ -7,9 +7,9 @@ namespace {
 
 std::vector<std::string_view> FlagNames(uint32_t flags) {
   static constexpr std::pair<CommandFlag, std::string_view> kNames[] = {
-      {kWrite, "write"},   {kReadOnly, "readonly"}, {kDenyOom, "denyoom"},
-      {kAdmin, "admin"},   {kNoAuth, "no_auth"},    {kLoading, "loading"},
-      {kStale, "stale"},   {kNoScript, "noscript"}, {kFast, "fast"},
+      {kWrite, "write"}, {kReadOnly, "readonly"}, {kDenyOom, "denyoom"},
+      {kAdmin, "admin"}, {kNoAuth, "no_auth"},    {kLoading, "loading"},
+      {kStale, "stale"}, {kNoScript, "noscript"}, {kFast, "fast"},
   };
   std::vector<std::string_view> out;
   for (auto [f, n] : kNames) {
@@ -28,8 +28,8 @@ void ReplyCommandInfo(ReplyBuilder& r, const CommandSpec& spec) {
   r.Integer(spec.first_key);
   r.Integer(spec.last_key);
   r.Integer(spec.key_step);
-  r.Set(0);  // ACL categories
-  r.Set(0);  // tips
+  r.Set(0);    // ACL categories
+  r.Set(0);    // tips
   r.Array(0);  // key specifications
   r.Array(spec.subcommands.size());
   for (const auto& sub : spec.subcommands) ReplyCommandInfo(r, sub);
@@ -54,7 +54,7 @@ void CmdCommandInfo(CommandContext& ctx) {
   for (size_t i = 2; i < ctx.argc(); ++i) {
     const CommandSpec* spec = ctx.server.registry().Find(ctx.arg(i));
     if (spec == nullptr) {
-      ctx.reply.NullArray();
+      ctx.reply.Null();  // Redis 7.0: `$-1` in RESP2, not `*-1`
     } else {
       ReplyCommandInfo(ctx.reply, *spec);
     }
@@ -156,7 +156,9 @@ void CmdCommandDispatch(CommandContext& ctx) {
 }  // namespace
 
 void RegisterCommandCommands(Registry& registry) {
-  registry.Add({.name = "command", .flags = kLoading | kStale | kNoShardLock, .arity = -1,
+  registry.Add({.name = "command",
+                .flags = kLoading | kStale | kNoShardLock,
+                .arity = -1,
                 .handler = CmdCommandDispatch});
 }
 

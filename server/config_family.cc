@@ -18,8 +18,9 @@ struct ConfigParam {
 std::string SetInt(int64_t* field, std::string_view v, int64_t min, int64_t max) {
   int64_t n;
   if (!ParseInt64(v, &n)) return "argument couldn't be parsed into an integer";
-  if (n < min || n > max) return "argument must be between " + Int64ToString(min) + " and " +
-                                 Int64ToString(max) + " inclusive";
+  if (n < min || n > max)
+    return "argument must be between " + Int64ToString(min) + " and " + Int64ToString(max) +
+           " inclusive";
   *field = n;
   return "";
 }
@@ -79,7 +80,8 @@ const std::vector<ConfigParam>& Params() {
        [](Options& o, std::string_view v) {
          std::string err = SetMemory(&o.proto_max_bulk_len, v);
          if (err.empty() && o.proto_max_bulk_len < 1024 * 1024) {
-           return std::string("argument must be a memory value of at least 1mb");
+           return std::string(  // Redis' text for this bound
+               "argument must be between 1048576 and 9223372036854775807 inclusive");
          }
          return err;
        }},
@@ -182,13 +184,21 @@ void RegisterConfigCommands(Registry& registry) {
   registry.Add({.name = "config",
                 .arity = -2,
                 .subcommands = {
-                    {.name = "config|get", .flags = kAdmin | kNoShardLock, .arity = -3,
+                    {.name = "config|get",
+                     .flags = kAdmin | kNoShardLock,
+                     .arity = -3,
                      .handler = CmdConfigGet},
-                    {.name = "config|set", .flags = kAdmin | kNoShardLock, .arity = -4,
+                    {.name = "config|set",
+                     .flags = kAdmin | kNoShardLock,
+                     .arity = -4,
                      .handler = CmdConfigSet},
-                    {.name = "config|resetstat", .flags = kAdmin | kNoShardLock, .arity = 2,
+                    {.name = "config|resetstat",
+                     .flags = kAdmin | kNoShardLock,
+                     .arity = 2,
                      .handler = CmdConfigResetStat},
-                    {.name = "config|help", .flags = kLoading | kStale, .arity = 2,
+                    {.name = "config|help",
+                     .flags = kLoading | kStale,
+                     .arity = 2,
                      .handler = CmdConfigHelp},
                 }});
 }

@@ -25,9 +25,8 @@ void ReplyArity(ReplyBuilder& reply, const std::string& name) {
 
 }  // namespace
 
-void Dispatch(ServerContext& server, ClientState& client,
-              const std::vector<std::string_view>& args, ReplyBuilder& reply,
-              const DeferFn& defer) {
+void Dispatch(ServerContext& server, ClientState& client, const std::vector<std::string_view>& args,
+              ReplyBuilder& reply, const DeferFn& defer) {
   const CommandSpec* spec = server.registry().Find(args[0]);
   if (spec == nullptr) {
     ReplyUnknownCommand(reply, args);

@@ -17,9 +17,8 @@ namespace rowcached::server {
 
 using DeferFn = std::function<std::shared_ptr<DeferredReply>()>;
 
-void Dispatch(ServerContext& server, ClientState& client,
-              const std::vector<std::string_view>& args, ReplyBuilder& reply,
-              const DeferFn& defer = nullptr);
+void Dispatch(ServerContext& server, ClientState& client, const std::vector<std::string_view>& args,
+              ReplyBuilder& reply, const DeferFn& defer = nullptr);
 
 // Redis' reply for an unknown command.
 void ReplyUnknownCommand(ReplyBuilder& reply, const std::vector<std::string_view>& args);

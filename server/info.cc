@@ -1,5 +1,6 @@
 #include "server/info.h"
 
+#include <fmt/format.h>
 #include <malloc.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -8,7 +9,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <fmt/format.h>
 
 #include "server/util.h"
 
@@ -160,15 +160,20 @@ void KeyspaceSection(ServerContext& s, std::string* out) {
 
 struct SectionDef {
   const char* name;
+  const char* title;  // as Redis prints it ("# CPU", not "# Cpu"): parsers match it exactly
   void (*render)(ServerContext&, std::string*);
   bool in_default;
 };
 
 constexpr SectionDef kSections[] = {
-    {"server", ServerSection, true},         {"clients", ClientsSection, true},
-    {"memory", MemorySection, true},         {"persistence", PersistenceSection, true},
-    {"stats", StatsSection, true},           {"replication", ReplicationSection, true},
-    {"cpu", CpuSection, true},               {"keyspace", KeyspaceSection, true},
+    {"server", "Server", ServerSection, true},
+    {"clients", "Clients", ClientsSection, true},
+    {"memory", "Memory", MemorySection, true},
+    {"persistence", "Persistence", PersistenceSection, true},
+    {"stats", "Stats", StatsSection, true},
+    {"replication", "Replication", ReplicationSection, true},
+    {"cpu", "CPU", CpuSection, true},
+    {"keyspace", "Keyspace", KeyspaceSection, true},
 };
 
 std::string Title(std::string_view name) {
@@ -207,7 +212,7 @@ std::string RenderInfo(ServerContext& server, const std::vector<std::string>& re
   for (const auto& s : kSections) {
     if (!wants(s.name, s.in_default)) continue;
     if (!out.empty()) out.append("\r\n");
-    out.append("# " + Title(s.name) + "\r\n");
+    out.append("# " + std::string(s.title) + "\r\n");
     s.render(server, &out);
   }
   for (const auto& [name, fn] : server.extra_info()) {

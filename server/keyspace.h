@@ -135,9 +135,7 @@ class Db {
   void ForEach(const std::function<void(Entry*)>& fn);
   Entry* RandomKey();
 
-  Table& TableOf(uint64_t hash) const {
-    return ks_->shard(Keyspace::ShardOf(hash)).dbs[index_];
-  }
+  Table& TableOf(uint64_t hash) const { return ks_->shard(Keyspace::ShardOf(hash)).dbs[index_]; }
 
  private:
   bool Expired(Table& table, Entry* e, uint64_t hash);

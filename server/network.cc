@@ -1,13 +1,12 @@
 #include "server/network.h"
 
-#include <utility>  // must precede asio (environment.md: awaitable.hpp under C++20, GCC 12)
-
-#include <boost/asio.hpp>
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <boost/asio.hpp>
 #include <chrono>
 #include <deque>
+#include <utility>  // must precede asio (environment.md: awaitable.hpp under C++20, GCC 12)
 
 #include "server/dispatch.h"
 #include "server/resp_parser.h"
@@ -113,11 +112,9 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
     want = std::min<size_t>(want, 64 * 1024 * 1024);  // grow big bulks in steps
     if (in_.size() - in_len_ < want) in_.resize(in_len_ + std::max(want, in_.size() / 2));
     reading_ = true;
-    socket_.async_read_some(
-        asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
-        [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-          self->OnRead(ec, n);
-        });
+    socket_.async_read_some(asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
+                            [self = shared_from_this()](const boost::system::error_code& ec,
+                                                        size_t n) { self->OnRead(ec, n); });
   }
 
   void OnRead(const boost::system::error_code& ec, size_t n) {
@@ -230,8 +227,7 @@ void DeferredSlot::Complete(const std::function<void(ReplyBuilder&)>& write) {
   std::string bytes;
   ReplyBuilder builder(&bytes, resp3);
   write(builder);
-  asio::post(conn->executor(),
-             [conn, bytes = std::move(bytes)] { conn->CompleteDeferred(bytes); });
+  asio::post(conn->executor(), [conn, bytes = std::move(bytes)] { conn->CompleteDeferred(bytes); });
 }
 
 }  // namespace
@@ -249,10 +245,15 @@ struct NetworkServer::Impl {
   std::mutex mu;
   std::condition_variable cv;
   bool stop = false;
+  // Set by Wait() on ios[0]'s thread, where every accept handler runs too: after it, no
+  // connection is accepted (one could otherwise miss the shutdown's kill and keep its I/O
+  // thread, and so Wait(), from ever returning) and the acceptor is not re-armed.
+  bool accepting_stopped = false;
 
   void Accept() {
     asio::io_context& target = *ios[next_io++ % ios.size()];
     acceptor->async_accept(target, [this](const boost::system::error_code& ec, tcp::socket s) {
+      if (accepting_stopped) return;  // `s`, if any, is closed by its destructor
       if (ec) {
         if (ec == asio::error::operation_aborted) return;
         spdlog::warn("accept failed: {}", ec.message());
@@ -301,8 +302,8 @@ struct NetworkServer::Impl {
         auto newest = samples[(sample_i - 1) % samples.size()];
         auto oldest = samples[sample_i >= samples.size() ? sample_i % samples.size() : 0];
         if (newest.first > oldest.first) {
-          context.stats().instantaneous_ops_per_sec.store(
-              (newest.second - oldest.second) * 1000 / (newest.first - oldest.first));
+          context.stats().instantaneous_ops_per_sec.store((newest.second - oldest.second) * 1000 /
+                                                          (newest.first - oldest.first));
         }
       }
       lock.lock();
@@ -346,8 +347,7 @@ bool NetworkServer::Start(std::string* error) {
     impl_->threads.emplace_back([io = io.get()] { io->run(); });
   }
   impl_->cron = std::thread([this] { impl_->Cron(); });
-  spdlog::info("ready to accept connections on {}:{} with {} I/O threads", o.bind, port_,
-               threads);
+  spdlog::info("ready to accept connections on {}:{} with {} I/O threads", o.bind, port_, threads);
   return true;
 }
 
@@ -364,13 +364,14 @@ void NetworkServer::Wait() {
   }
   if (impl_->cron.joinable()) impl_->cron.join();
   if (impl_->threads.empty()) return;
-  if (impl_->acceptor) {
-    asio::post(*impl_->ios[0], [this] {
-      boost::system::error_code ec;
-      impl_->acceptor->close(ec);
-    });
-  }
-  for (auto& c : impl_->context.Clients()) c->Kill();
+  // Stop accepting and kill the clients on the acceptor's thread, so that a connection accepted
+  // concurrently is either in the client list (and killed) or refused.
+  asio::post(*impl_->ios[0], [this] {
+    impl_->accepting_stopped = true;
+    boost::system::error_code ec;
+    if (impl_->acceptor) impl_->acceptor->close(ec);
+    for (auto& c : impl_->context.Clients()) c->Kill();
+  });
   impl_->guards.clear();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();

@@ -17,9 +17,9 @@ struct Options {
   int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
   int64_t client_query_buffer_limit = 1024LL * 1024 * 1024;
   int databases = 16;
-  int hz = 10;              // cron frequency: active expiry, ops/sec sampling
-  int64_t timeout = 0;      // close clients idle this many seconds; 0 = never
-  int64_t maxmemory = 0;    // bytes; 0 = unlimited
+  int hz = 10;            // cron frequency: active expiry, ops/sec sampling
+  int64_t timeout = 0;    // close clients idle this many seconds; 0 = never
+  int64_t maxmemory = 0;  // bytes; 0 = unlimited
   std::string maxmemory_policy = "noeviction";
   int64_t maxmemory_samples = 5;
   // Persistence settings, reported by CONFIG GET / INFO persistence.

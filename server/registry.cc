@@ -1,8 +1,7 @@
-#include "server/command.h"
-
 #include <algorithm>
 #include <cctype>
 
+#include "server/command.h"
 #include "server/server_context.h"
 
 namespace rowcached::server {
@@ -68,6 +67,8 @@ const CommandSpec* Registry::Find(std::string_view name) const {
   return it->second;
 }
 
-Db CommandContext::db() const { return Db(&server.keyspace(), client.db.load(std::memory_order_relaxed)); }
+Db CommandContext::db() const {
+  return Db(&server.keyspace(), client.db.load(std::memory_order_relaxed));
+}
 
 }  // namespace rowcached::server

@@ -34,9 +34,9 @@ class ReplyBuilder {
   void Null();       // RESP2 `$-1`, RESP3 `_`
   void NullArray();  // RESP2 `*-1`, RESP3 `_`
   void Array(size_t n);
-  void Map(size_t pairs);  // RESP2: array of 2*pairs
-  void Set(size_t n);      // RESP2: array
-  void Push(size_t n);     // RESP3 push `>`; RESP2: array
+  void Map(size_t pairs);     // RESP2: array of 2*pairs
+  void Set(size_t n);         // RESP2: array
+  void Push(size_t n);        // RESP3 push `>`; RESP2: array
   void Double(double value);  // RESP3 `,`; RESP2 bulk string, formatted as Redis does
   void Bool(bool value);      // RESP3 `#t`; RESP2 integer
   // RESP3 verbatim string (`=`, format "txt"); RESP2 bulk string.

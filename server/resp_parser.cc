@@ -138,12 +138,24 @@ bool SplitInlineArgs(std::string_view line, std::vector<std::string>* out) {
         } else if (line[i] == '\\' && i + 1 < n) {
           ++i;
           switch (line[i]) {
-            case 'n': cur.push_back('\n'); break;
-            case 'r': cur.push_back('\r'); break;
-            case 't': cur.push_back('\t'); break;
-            case 'b': cur.push_back('\b'); break;
-            case 'a': cur.push_back('\a'); break;
-            default: cur.push_back(line[i]); break;
+            case 'n':
+              cur.push_back('\n');
+              break;
+            case 'r':
+              cur.push_back('\r');
+              break;
+            case 't':
+              cur.push_back('\t');
+              break;
+            case 'b':
+              cur.push_back('\b');
+              break;
+            case 'a':
+              cur.push_back('\a');
+              break;
+            default:
+              cur.push_back(line[i]);
+              break;
           }
         } else if (line[i] == '"') {
           // The closing quote must be followed by a space or nothing.

@@ -77,9 +77,7 @@ class ServerContext {
   void AddInfoSection(std::string name, InfoSection fn) {
     extra_info_.emplace_back(std::move(name), std::move(fn));
   }
-  const std::vector<std::pair<std::string, InfoSection>>& extra_info() const {
-    return extra_info_;
-  }
+  const std::vector<std::pair<std::string, InfoSection>>& extra_info() const { return extra_info_; }
 
   // SHUTDOWN: the network layer installs the hook; commands call RequestShutdown().
   void set_shutdown_hook(std::function<void()> hook) { shutdown_hook_ = std::move(hook); }

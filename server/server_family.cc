@@ -116,8 +116,7 @@ void CmdHello(CommandContext& ctx) {
   if (has_setname) {
     for (char c : setname) {
       if (c < '!' || c > '~') {
-        ctx.reply.Error(
-            "ERR Client names cannot contain spaces, newlines or special characters.");
+        ctx.reply.Error("ERR Client names cannot contain spaces, newlines or special characters.");
         return;
       }
     }
@@ -163,8 +162,8 @@ void CmdDbSize(CommandContext& ctx) { ctx.reply.Integer(static_cast<int64_t>(ctx
 // FLUSHDB / FLUSHALL [ASYNC|SYNC]. Both modes free synchronously: the visible effect is the same.
 bool ParseFlushMode(CommandContext& ctx) {
   if (ctx.argc() == 1) return true;
-  if (ctx.argc() == 2 && (EqualsIgnoreCase(ctx.arg(1), "ASYNC") ||
-                          EqualsIgnoreCase(ctx.arg(1), "SYNC"))) {
+  if (ctx.argc() == 2 &&
+      (EqualsIgnoreCase(ctx.arg(1), "ASYNC") || EqualsIgnoreCase(ctx.arg(1), "SYNC"))) {
     return true;
   }
   ctx.reply.Error(ErrorText(Status::kSyntax));
@@ -221,28 +220,40 @@ void CmdShutdown(CommandContext& ctx) {
 void RegisterServerFamily(Registry& registry) {
   registry.Add({.name = "ping", .flags = kFast | kStale, .arity = -1, .handler = CmdPing});
   registry.Add({.name = "echo", .flags = kFast, .arity = 2, .handler = CmdEcho});
-  registry.Add({.name = "quit", .flags = kNoAuth | kFast | kLoading | kStale, .arity = -1,
+  registry.Add({.name = "quit",
+                .flags = kNoAuth | kFast | kLoading | kStale,
+                .arity = -1,
                 .handler = CmdQuit});
-  registry.Add({.name = "reset", .flags = kNoAuth | kFast | kLoading | kStale, .arity = 1,
+  registry.Add({.name = "reset",
+                .flags = kNoAuth | kFast | kLoading | kStale,
+                .arity = 1,
                 .handler = CmdReset});
-  registry.Add({.name = "auth", .flags = kNoAuth | kFast | kLoading | kStale, .arity = -2,
+  registry.Add({.name = "auth",
+                .flags = kNoAuth | kFast | kLoading | kStale,
+                .arity = -2,
                 .handler = CmdAuth});
-  registry.Add({.name = "hello", .flags = kNoAuth | kFast | kLoading | kStale, .arity = -1,
+  registry.Add({.name = "hello",
+                .flags = kNoAuth | kFast | kLoading | kStale,
+                .arity = -1,
                 .handler = CmdHello});
-  registry.Add({.name = "select", .flags = kFast | kLoading | kStale, .arity = 2,
-                .handler = CmdSelect});
-  registry.Add({.name = "dbsize", .flags = kReadOnly | kFast | kAllShards, .arity = 1,
+  registry.Add(
+      {.name = "select", .flags = kFast | kLoading | kStale, .arity = 2, .handler = CmdSelect});
+  registry.Add({.name = "dbsize",
+                .flags = kReadOnly | kFast | kAllShards,
+                .arity = 1,
                 .handler = CmdDbSize});
-  registry.Add({.name = "flushdb", .flags = kWrite | kNoShardLock, .arity = -1,
-                .handler = CmdFlushDb});
-  registry.Add({.name = "flushall", .flags = kWrite | kNoShardLock, .arity = -1,
-                .handler = CmdFlushAll});
-  registry.Add({.name = "time", .flags = kFast | kLoading | kStale, .arity = 1,
-                .handler = CmdTime});
-  registry.Add({.name = "info", .flags = kLoading | kStale | kNoShardLock, .arity = -1,
-                .handler = CmdInfo});
-  registry.Add({.name = "shutdown", .flags = kAdmin | kLoading | kStale | kNoScript,
-                .arity = -1, .handler = CmdShutdown});
+  registry.Add(
+      {.name = "flushdb", .flags = kWrite | kNoShardLock, .arity = -1, .handler = CmdFlushDb});
+  registry.Add(
+      {.name = "flushall", .flags = kWrite | kNoShardLock, .arity = -1, .handler = CmdFlushAll});
+  registry.Add(
+      {.name = "time", .flags = kFast | kLoading | kStale, .arity = 1, .handler = CmdTime});
+  registry.Add(
+      {.name = "info", .flags = kLoading | kStale | kNoShardLock, .arity = -1, .handler = CmdInfo});
+  registry.Add({.name = "shutdown",
+                .flags = kAdmin | kLoading | kStale | kNoScript,
+                .arity = -1,
+                .handler = CmdShutdown});
   RegisterConfigCommands(registry);
   RegisterCommandCommands(registry);
 }

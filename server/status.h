@@ -9,21 +9,21 @@
 
 namespace rowcached::server {
 
-enum class [[nodiscard]] Status {
-  kOk,
-  kNotFound,          // key absent (for ops where that is an error)
-  kWrongType,         // -WRONGTYPE ...
-  kNotInteger,        // -ERR value is not an integer or out of range
-  kNotFloat,          // -ERR value is not a valid float
-  kSyntax,            // -ERR syntax error
-  kOverflow,          // -ERR increment or decrement would overflow
-  kNanOrInfinity,     // -ERR increment would produce NaN or Infinity
-  kNoSuchKey,         // -ERR no such key
-  kOffsetOutOfRange,  // -ERR offset is out of range
-  kStringTooLong,     // -ERR string exceeds maximum allowed size (proto-max-bulk-len)
-  kDbIndexOutOfRange, // -ERR DB index is out of range
-  kSameObject,        // -ERR source and destination objects are the same
-  kNotAllowed,        // condition not met (NX/XX): not an error, a nil reply
+enum class [[nodiscard]] Status{
+    kOk,
+    kNotFound,           // key absent (for ops where that is an error)
+    kWrongType,          // -WRONGTYPE ...
+    kNotInteger,         // -ERR value is not an integer or out of range
+    kNotFloat,           // -ERR value is not a valid float
+    kSyntax,             // -ERR syntax error
+    kOverflow,           // -ERR increment or decrement would overflow
+    kNanOrInfinity,      // -ERR increment would produce NaN or Infinity
+    kNoSuchKey,          // -ERR no such key
+    kOffsetOutOfRange,   // -ERR offset is out of range
+    kStringTooLong,      // -ERR string exceeds maximum allowed size (proto-max-bulk-len)
+    kDbIndexOutOfRange,  // -ERR DB index is out of range
+    kSameObject,         // -ERR source and destination objects are the same
+    kNotAllowed,         // condition not met (NX/XX): not an error, a nil reply
 };
 
 // The RESP error line for `status` without the leading '-' and trailing CRLF.

@@ -51,8 +51,9 @@ class Table {
 
   // Expiry: absolute milliseconds since the epoch; -1 when the entry has none.
   int64_t ExpireAt(const Entry* entry) const {
-    return entry->volatile_index == Entry::kNoExpire ? -1
-                                                     : volatile_[entry->volatile_index].expire_at_ms;
+    return entry->volatile_index == Entry::kNoExpire
+               ? -1
+               : volatile_[entry->volatile_index].expire_at_ms;
   }
   void SetExpire(Entry* entry, int64_t expire_at_ms);
   void ClearExpire(Entry* entry);

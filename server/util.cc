@@ -187,14 +187,22 @@ bool ParseMemory(std::string_view s, int64_t* bytes) {
   std::string unit;
   for (char c : s.substr(i)) unit.push_back(static_cast<char>(std::tolower(c)));
   int64_t mul;
-  if (unit.empty() || unit == "b") mul = 1;
-  else if (unit == "k") mul = 1000;
-  else if (unit == "kb") mul = 1024;
-  else if (unit == "m") mul = 1000 * 1000;
-  else if (unit == "mb") mul = 1024 * 1024;
-  else if (unit == "g") mul = 1000LL * 1000 * 1000;
-  else if (unit == "gb") mul = 1024LL * 1024 * 1024;
-  else return false;
+  if (unit.empty() || unit == "b")
+    mul = 1;
+  else if (unit == "k")
+    mul = 1000;
+  else if (unit == "kb")
+    mul = 1024;
+  else if (unit == "m")
+    mul = 1000 * 1000;
+  else if (unit == "mb")
+    mul = 1024 * 1024;
+  else if (unit == "g")
+    mul = 1000LL * 1000 * 1000;
+  else if (unit == "gb")
+    mul = 1024LL * 1024 * 1024;
+  else
+    return false;
   if (n > INT64_MAX / mul) return false;
   *bytes = n * mul;
   return true;

@@ -15,8 +15,7 @@ namespace rowcached::server::testing {
 
 class CommandHarness {
  public:
-  explicit CommandHarness(Options options = {})
-      : server_(std::move(options), &clock_) {
+  explicit CommandHarness(Options options = {}) : server_(std::move(options), &clock_) {
     client_.id = server_.NextClientId();
     client_.authenticated = server_.options().requirepass.empty();
   }
