@@ -230,8 +230,10 @@ class KeyQueues::DeadlineThread {
         cv_.wait(lock);
         continue;
       }
-      if (heap_.front().at > Clock::now()) {
-        cv_.wait_until(lock, heap_.front().at);
+      if (const Deadline next = heap_.front().at; next > Clock::now()) {
+        // By value: wait_until reads its argument again after waking, when Add() may have
+        // reallocated the heap.
+        cv_.wait_until(lock, next);
         continue;
       }
       std::pop_heap(heap_.begin(), heap_.end(), Later{});

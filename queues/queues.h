@@ -44,6 +44,17 @@
 //   run normally (kDrain) or handed kShutdown without running (kCancel); then the workers and
 //   the deadline thread are joined. Every operation and waiter is completed exactly once.
 //
+// USE (the middleware, on an I/O thread; Row is its own type, unknown to this library)
+//   Status s = queues.SubmitRefresh(key, generation,
+//       [db, key] { return db->ReadRow(key); },                 // on the worker, once per group
+//       Waiter<Row>{Clock::now() + read_timeout,
+//                   [ex, reply](Status st, std::shared_ptr<const Row> row) {
+//                     asio::post(ex, [=] { reply(st, row); });   // back to the connection
+//                   }});
+//   Status w = queues.Submit(key, [..](Status st) {            // a write: ordered, no merging
+//     if (st == Status::kOk) WriteRow(..);  reply(st);          // kOk: our turn on the worker
+//   });
+//
 // THREADS AND OWNERSHIP
 //   Submit, SubmitRefresh, QueueOf, Metrics: any thread, concurrently; never wait on a queue
 //   (SubmitRefresh takes the queue's refresh-table mutex for a hash lookup and an enqueue only;

@@ -223,6 +223,11 @@ int main(int argc, char** argv) {
       "paced at %.0f ops/s for %.1f s; %u hardware threads\n",
       kProducers, static_cast<unsigned long long>(ops), repeat, rate, seconds,
       std::thread::hardware_concurrency());
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {  // this machine is shared: say how busy
+    char load[64] = {};
+    if (std::fgets(load, sizeof load, f)) std::printf("load average at start: %s", load);
+    std::fclose(f);
+  }
   std::printf("%-12s %6s %12s %10s %10s %12s %12s %12s\n", "impl", "queues", "ops/s", "sat p50us",
               "sat p99us", "paced p50us", "paced p99us", "paced p999us");
 

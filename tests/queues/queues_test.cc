@@ -4,6 +4,7 @@
 #include "queues/queues.h"
 
 #include <dirent.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -109,6 +110,28 @@ std::size_t ThreadCount() {
   return n;
 }
 
+// The kernel lists an exited thread in /proc/self/task for a moment after pthread_join returned,
+// so thread counts are waited for, not sampled once.
+std::size_t AwaitThreadCount(std::size_t expect) {
+  const auto give_up = Clock::now() + kHang;
+  std::size_t n = ThreadCount();
+  while (n != expect && Clock::now() < give_up) {
+    std::this_thread::yield();
+    n = ThreadCount();
+  }
+  return n;
+}
+
+// Threads now, after letting the runtime start any helper thread of its own (ThreadSanitizer
+// adds one on the first thread creation) and waiting for the probe thread to be gone.
+std::size_t BaselineThreadCount() {
+  pid_t probe = 0;
+  std::thread([&probe] { probe = gettid(); }).join();
+  const std::string path = "/proc/self/task/" + std::to_string(probe);
+  const auto give_up = Clock::now() + kHang;
+  while (access(path.c_str(), F_OK) == 0 && Clock::now() < give_up) std::this_thread::yield();
+  return ThreadCount();
+}
 }  // namespace
 
 TEST_CASE("StatusText names every status", "[queues]") {
@@ -581,10 +604,7 @@ namespace {
 // Queues work on two queues behind a gate, stops with `mode` while it is queued, and checks that
 // every operation and waiter was completed exactly once with `expect`.
 void StopWithWorkQueued(q::StopMode mode, Status expect) {
-  // Start and join one thread first: some runtimes (ThreadSanitizer) add a helper thread of
-  // their own on the first thread creation.
-  std::thread([] {}).join();
-  const std::size_t threads_before = ThreadCount();
+  const std::size_t threads_before = BaselineThreadCount();
   {
     KeyQueues queues({.queues = 2});
     auto [a, b] = KeysOnDifferentQueues(queues);
@@ -593,7 +613,7 @@ void StopWithWorkQueued(q::StopMode mode, Status expect) {
     REQUIRE(queues.Submit(b, gate_b.Op()) == Status::kOk);
     gate_a.AwaitStarted();
     gate_b.AwaitStarted();
-    CHECK(ThreadCount() == threads_before + 3);  // two workers and the deadline thread
+    CHECK(AwaitThreadCount(threads_before + 3) == threads_before + 3);  // 2 workers, 1 timer
 
     constexpr int kOps = 50;
     std::array<std::atomic<int>, kOps> calls{};
@@ -648,8 +668,8 @@ void StopWithWorkQueued(q::StopMode mode, Status expect) {
       CHECK(m.total.executed == 2 + kOps + 4);
     }
     CHECK(m.total.depth == 0);
-    queues.Stop(mode);                       // idempotent
-    CHECK(ThreadCount() == threads_before);  // no thread left running
+    queues.Stop(mode);                                          // idempotent
+    CHECK(AwaitThreadCount(threads_before) == threads_before);  // no thread left running
   }
 }
 
