@@ -18,12 +18,7 @@ namespace rowcached::server {
 // Ops
 
 Entry* FindNoTouch(Db& db, std::string_view key, bool count_stats) {
-  uint64_t h = Table::Hash(key);
-  const Entry* raw = db.TableOf(h).Find(key, h);
-  uint32_t lru = raw != nullptr ? raw->lru() : 0;
-  Entry* e = db.Find(key, count_stats);
-  if (e != nullptr) e->set_lru(lru);
-  return e;
+  return db.Find(key, count_stats, /*touch=*/false);
 }
 
 bool OpDelete(Db& db, std::string_view key) { return db.Delete(key); }

@@ -112,7 +112,7 @@ bool Db::Expired(Table& table, Entry* e, uint64_t hash) {
   return true;
 }
 
-Entry* Db::Find(std::string_view key, bool count_stats) {
+Entry* Db::Find(std::string_view key, bool count_stats, bool touch) {
   uint64_t h = Table::Hash(key);
   Table& t = TableOf(h);
   Entry* e = t.Find(key, h);
@@ -121,12 +121,13 @@ Entry* Db::Find(std::string_view key, bool count_stats) {
     (e ? ks_->stats().keyspace_hits : ks_->stats().keyspace_misses)
         .fetch_add(1, std::memory_order_relaxed);
   }
-  if (e != nullptr) e->set_lru(LruClock(NowMs()));
+  if (e != nullptr && touch) e->set_lru(LruClock(NowMs()));
   return e;
 }
 
-Entry* Db::FindTyped(std::string_view key, ValueType type, Status* status, bool count_stats) {
-  Entry* e = Find(key, count_stats);
+Entry* Db::FindTyped(std::string_view key, ValueType type, Status* status, bool count_stats,
+                     bool touch) {
+  Entry* e = Find(key, count_stats, touch);
   if (e != nullptr && e->type() != type) {
     *status = Status::kWrongType;
     return nullptr;

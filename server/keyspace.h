@@ -105,11 +105,13 @@ class Db {
   int64_t NowMs() const { return ks_->clock().NowMs(); }
 
   // Finds a live key; an expired one is deleted and reported absent. Counts hits and misses
-  // when `count_stats`, and touches the LRU clock.
-  Entry* Find(std::string_view key, bool count_stats = false);
+  // when `count_stats`, and touches the LRU clock unless `touch` is false (Redis'
+  // LOOKUP_NOTOUCH: TYPE, TTL, OBJECT).
+  Entry* Find(std::string_view key, bool count_stats = false, bool touch = true);
   // Finds a live key of `type`. Returns nullptr with *status = kOk when absent, kWrongType when
   // present with another type.
-  Entry* FindTyped(std::string_view key, ValueType type, Status* status, bool count_stats = false);
+  Entry* FindTyped(std::string_view key, ValueType type, Status* status, bool count_stats = false,
+                   bool touch = true);
 
   // Sets a string value. `keep_ttl` keeps an existing TTL (SET KEEPTTL, SETRANGE, APPEND,
   // INCR); otherwise any TTL is cleared. Returns the (possibly new) entry.

@@ -17,6 +17,10 @@ namespace rowcached::server {
 namespace {
 
 void CmdPing(CommandContext& ctx) {
+  if (ctx.argc() > 2) {
+    ctx.reply.Error("ERR wrong number of arguments for 'ping' command");
+    return;
+  }
   if (ctx.argc() == 2) {
     ctx.reply.Bulk(ctx.arg(1));
   } else {

@@ -41,7 +41,6 @@ void Table::Replace(Entry* old, Entry* fresh, uint64_t hash, bool keep_ttl) {
   while (*link != old) link = &(*link)->next;
   fresh->next = old->next;
   *link = fresh;
-  fresh->set_lru(old->lru());
   if (old->volatile_index != Entry::kNoExpire) {
     if (keep_ttl) {
       fresh->volatile_index = old->volatile_index;

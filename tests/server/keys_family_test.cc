@@ -965,11 +965,9 @@ TEST_CASE("IdleSeconds wraps the 24-bit LRU clock and LfuFrequency decays", "[ke
   REQUIRE(StringEncoding("4 2") == "embstr");
 }
 
-// Shared-file bug, hidden until table.cc is fixed: Table::Replace copies the old entry's LRU
-// clock to the replacing entry, so a key overwritten by Db::SetString/SetObject/Put keeps its
-// old idle time. Redis answers 0 after SET on an existing key (the write lookup touches it; only
-// LFU policies carry the old counter over). Run with "[keys-shared-bug]".
-TEST_CASE("OBJECT IDLETIME is 0 after the key is overwritten", "[.][keys-shared-bug]") {
+// Regression: Table::Replace used to copy the old entry's LRU clock to the replacing entry, so
+// an overwritten key kept its old idle time. Redis answers 0 after SET on an existing key.
+TEST_CASE("OBJECT IDLETIME is 0 after the key is overwritten", "[keys]") {
   CommandHarness h;
   Set(h, "k", "v");
   h.clock().Advance(100'000);
