@@ -240,9 +240,7 @@ class KeyQueues::DeadlineThread {
       Entry e = std::move(heap_.back());
       heap_.pop_back();
       lock.unlock();  // never call back with the lock held
-      if (e.waiter->Complete(Status::kTimeout, nullptr)) {
-        e.timed_out->fetch_add(1, std::memory_order_relaxed);
-      }
+      e.waiter->Complete(Status::kTimeout, nullptr, e.timed_out);
       e.waiter.reset();
       lock.lock();
     }

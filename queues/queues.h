@@ -158,9 +158,12 @@ class WaiterBase {
   [[nodiscard]] Deadline deadline() const noexcept { return deadline_; }
   [[nodiscard]] bool done() const noexcept { return done_.load(std::memory_order_acquire); }
 
-  // Returns true if this call completed the waiter (and so delivered `status`).
-  bool Complete(Status status, const ErasedResult& result) {
+  // Returns true if this call completed the waiter (and so delivered `status`). `count`, if
+  // given, is bumped before the delivery, so a callback never runs ahead of its metric.
+  bool Complete(Status status, const ErasedResult& result,
+                std::atomic<std::uint64_t>* count = nullptr) {
     if (done_.exchange(true, std::memory_order_acq_rel)) return false;
+    if (count != nullptr) count->fetch_add(1, std::memory_order_relaxed);
     Deliver(status, result);
     return true;
   }
