@@ -121,7 +121,8 @@ class MySqlConnection final : public internal::SessionConnection {
         // Strict mode for every table: a value the column cannot hold is an error, never
         // silently truncated (and the upsert's unique-key guard relies on NULL being refused).
         std::unique_ptr<sql::Statement> st(conn_->createStatement());
-        st->execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')");
+        st->execute(
+            "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'STRICT_ALL_TABLES')");
         ++stats_.statements;
       }
       if (options().statement_timeout.count() > 0) {

@@ -263,6 +263,7 @@ class PostgresConnection final : public internal::SessionConnection {
   Result<std::vector<std::vector<Value>>> DoRunSql(std::string_view sql_text) override {
     using Rows = std::vector<std::vector<Value>>;
     return Guard<Rows>([&]() -> Result<Rows> {
+      CheckAlive();
       pqxx::nontransaction tx(*conn_);
       ++stats_.statements;
       pqxx::result r = tx.exec(std::string(sql_text));
@@ -304,6 +305,7 @@ class PostgresConnection final : public internal::SessionConnection {
   // Runs one statement outside any transaction (autocommit), prepared once per session when
   // statements are cached, else as a one-off parameterised statement (parsed every time).
   pqxx::result Exec(const std::string& sql_text, const std::vector<PgParam>& params) {
+    CheckAlive();
     pqxx::nontransaction tx(*conn_);
     ++stats_.statements;
     if (!options().cache_prepared_statements) {
@@ -318,6 +320,15 @@ class PostgresConnection final : public internal::SessionConnection {
       it = prepared_.emplace(sql_text, std::move(name)).first;
     }
     return tx.exec_prepared(it->second, pqxx::prepare::make_dynamic_params(params));
+  }
+
+  // libpqxx 6.4 leaks a PGresult when preparing or executing on a connection the server has
+  // already closed (session terminated, server shut down). Reading whatever the server sent
+  // while we were idle (one non-blocking recv) turns a closed session into broken_connection
+  // before anything is sent.
+  void CheckAlive() {
+    conn_->get_notifs();
+    if (!conn_->is_open()) throw pqxx::broken_connection("session closed by the server");
   }
 
   internal::SqlBuilder builder_{Dialect::kPostgres};

@@ -301,9 +301,10 @@ void PrivateServer::Start() {
   }
   // Another process may grab the port between our probe and the server's bind: retry with a
   // new port, but only for the first start (a restart must keep its port).
-  const int attempts = created_ ? 1 : 3;
+  const bool may_move = !created_ && !port_fixed_;
+  const int attempts = may_move ? 3 : 1;
   for (int attempt = 1;; ++attempt) {
-    if (port_ == 0 || (!created_ && attempt > 1)) port_ = FreeLoopbackPort();
+    if (port_ == 0 || (may_move && attempt > 1)) port_ = FreeLoopbackPort();
     try {
       pid_ = Spawner::Instance().Spawn(ServerCommand(), service_user_, dir_ + "/server.log");
     } catch (const std::exception& e) {

@@ -43,6 +43,13 @@ class PrivateServer {
   bool running() const { return pid_ > 0; }
 
   int port() const { return port_; }
+  // Listen on this port instead of a free one. REQUIRES: before the first Start().
+  void set_port(int port) {
+    port_ = port;
+    port_fixed_ = true;
+  }
+  // The server's process id, or -1 when not running.
+  pid_t pid() const { return pid_; }
   const std::string& dir() const { return dir_; }
   // The last lines of the server's logs.
   std::string LogTail(int lines = 40) const;
@@ -83,6 +90,7 @@ class PrivateServer {
   pid_t pid_ = -1;
   bool initialised_ = false;
   bool created_ = false;
+  bool port_fixed_ = false;
 };
 
 class PrivateMariaDb final : public PrivateServer {
