@@ -23,6 +23,16 @@ void ReplyArity(ReplyBuilder& reply, const std::string& name) {
   reply.Error("ERR wrong number of arguments for '" + name + "' command");
 }
 
+bool OwnsAnyKey(const KeyInterceptor& interceptor, const CommandSpec& spec,
+                const std::vector<std::string_view>& args) {
+  int last = spec.last_key < 0 ? static_cast<int>(args.size()) + spec.last_key : spec.last_key;
+  int step = spec.key_step > 0 ? spec.key_step : 1;
+  for (int i = spec.first_key; i <= last && i < static_cast<int>(args.size()); i += step) {
+    if (interceptor.Owns(args[i])) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 void Dispatch(ServerContext& server, ClientState& client, const std::vector<std::string_view>& args,
@@ -62,19 +72,31 @@ void Dispatch(ServerContext& server, ClientState& client, const std::vector<std:
   server.stats().total_commands_processed.fetch_add(1, std::memory_order_relaxed);
 
   ShardLocks locks;
-  if (spec->flags & kAllShards) {
-    locks.LockAll(server.keyspace());
-  } else if (!(spec->flags & kNoShardLock) && spec->first_key > 0) {
-    if (spec->last_key == spec->first_key) {
-      locks.LockOne(server.keyspace(), args[spec->first_key]);
+  CommandContext ctx{args, reply, client, server, *spec, locks, defer};
+  if (KeyInterceptor* interceptor = server.key_interceptor();
+      interceptor != nullptr && spec->first_key > 0 && OwnsAnyKey(*interceptor, *spec, args)) {
+    interceptor->Handle(ctx);
+    return;
+  }
+  RunBuiltin(ctx);
+}
+
+void RunBuiltin(CommandContext& ctx) {
+  const CommandSpec& spec = ctx.spec;
+  Keyspace& ks = ctx.server.keyspace();
+  if (spec.flags & kAllShards) {
+    ctx.locks.LockAll(ks);
+  } else if (!(spec.flags & kNoShardLock) && spec.first_key > 0 &&
+             static_cast<size_t>(spec.first_key) < ctx.args.size()) {
+    if (spec.last_key == spec.first_key) {
+      ctx.locks.LockOne(ks, ctx.args[spec.first_key]);
     } else {
       std::vector<std::string_view> keys;
-      spec->CollectKeys(args, &keys);
-      locks.LockKeys(server.keyspace(), keys);
+      spec.CollectKeys(ctx.args, &keys);
+      ctx.locks.LockKeys(ks, keys);
     }
   }
-  CommandContext ctx{args, reply, client, server, *spec, locks, defer};
-  spec->handler(ctx);
+  spec.handler(ctx);
 }
 
 }  // namespace rowcached::server

@@ -20,6 +20,10 @@ using DeferFn = std::function<std::shared_ptr<DeferredReply>()>;
 void Dispatch(ServerContext& server, ClientState& client, const std::vector<std::string_view>& args,
               ReplyBuilder& reply, const DeferFn& defer = nullptr);
 
+// Runs the command's own handler with the shard locks its spec asks for. For interceptors that
+// pass a command through to the keyspace.
+void RunBuiltin(CommandContext& ctx);
+
 // Redis' reply for an unknown command.
 void ReplyUnknownCommand(ReplyBuilder& reply, const std::vector<std::string_view>& args);
 

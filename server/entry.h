@@ -18,7 +18,8 @@
 
 namespace rowcached::server {
 
-enum class ValueType : uint8_t { kString = 0, kList, kSet, kZSet, kHash, kStream, kRow };
+// kRow: a database row cached by the middleware (TYPE says "hash"). kBloom: a BF.* filter.
+enum class ValueType : uint8_t { kString = 0, kList, kSet, kZSet, kHash, kStream, kRow, kBloom };
 
 // Name as TYPE replies it.
 std::string_view TypeName(ValueType type);

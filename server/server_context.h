@@ -45,6 +45,19 @@ class ClientHandle {
   virtual void Kill() = 0;
 };
 
+// The extension point for keys owned by something other than the keyspace (the middleware's
+// table keys, "<table>:<pk>"). When any key of a command is owned, the dispatcher calls
+// Handle() instead of the command's handler, with no shard locks held; Handle() may answer
+// itself, defer, or call RunBuiltin(ctx) to run the ordinary command.
+// Thread-safety: Owns() and Handle() are called concurrently from every I/O thread.
+class KeyInterceptor {
+ public:
+  virtual ~KeyInterceptor() = default;
+  // Must be fast: it runs for every key of every command while an interceptor is installed.
+  virtual bool Owns(std::string_view key) const = 0;
+  virtual void Handle(CommandContext& ctx) = 0;
+};
+
 class ServerContext {
  public:
   ServerContext(Options options, const Clock* clock = SystemClock::Instance());
@@ -79,6 +92,12 @@ class ServerContext {
   }
   const std::vector<std::pair<std::string, InfoSection>>& extra_info() const { return extra_info_; }
 
+  // Installs the interceptor for owned keys. Call before serving; null removes it.
+  void SetKeyInterceptor(std::shared_ptr<KeyInterceptor> interceptor) {
+    interceptor_ = std::move(interceptor);
+  }
+  KeyInterceptor* key_interceptor() const { return interceptor_.get(); }
+
   // SHUTDOWN: the network layer installs the hook; commands call RequestShutdown().
   void set_shutdown_hook(std::function<void()> hook) { shutdown_hook_ = std::move(hook); }
   void RequestShutdown() {
@@ -101,6 +120,7 @@ class ServerContext {
   std::map<uint64_t, std::shared_ptr<ClientHandle>> clients_;
   std::vector<std::pair<std::string, InfoSection>> extra_info_;
   std::function<void()> shutdown_hook_;
+  std::shared_ptr<KeyInterceptor> interceptor_;
 };
 
 // Registers every built-in command family.
