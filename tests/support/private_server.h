@@ -8,6 +8,10 @@
 // loudly. Servers die with the test process: graceful stop in the destructor, and the kernel
 // kills them (PR_SET_PDEATHSIG) if the process dies any other way (crash, abort, sanitizer).
 //
+// Data directories are copied from a template built once per machine (under
+// $TMPDIR/rowcached-templates-<uid>/, guarded by a file lock, keyed by the server binary), so a
+// start costs a copy and a server boot, not an initdb / mariadb-install-db.
+//
 // When the process runs as root, MariaDB runs as user `mysql` and PostgreSQL as `postgres`
 // (initdb refuses root); otherwise both run as the current user.
 //
