@@ -365,16 +365,20 @@ void NetworkServer::Wait() {
   if (impl_->cron.joinable()) impl_->cron.join();
   if (impl_->threads.empty()) return;
   // Stop accepting and kill the clients on the acceptor's thread, so that a connection accepted
-  // concurrently is either in the client list (and killed) or refused.
+  // concurrently is either in the client list (and killed) or refused. Only then let the I/O
+  // threads run out of work: released earlier, an I/O thread could exit before a connection
+  // just accepted for it was started or killed, leaving it in the client list past the
+  // io_context's life (use after free when the ServerContext drops it).
   asio::post(*impl_->ios[0], [this] {
     impl_->accepting_stopped = true;
     boost::system::error_code ec;
     if (impl_->acceptor) impl_->acceptor->close(ec);
     for (auto& c : impl_->context.Clients()) c->Kill();
+    for (auto& g : impl_->guards) g.reset();
   });
-  impl_->guards.clear();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  impl_->guards.clear();
   impl_->context.set_shutdown_hook(nullptr);
   spdlog::info("server stopped");
 }
