@@ -50,6 +50,7 @@ void RegisterAllFamilies(Registry& registry) {
   RegisterClientFamily(registry);
   RegisterStringFamily(registry);
   RegisterKeysFamily(registry);
+  RegisterHashFamily(registry);
 }
 
 }  // namespace rowcached::server

@@ -1,0 +1,608 @@
+// Hash commands: HSET HSETNX HGET HMGET HMSET HGETALL HDEL HEXISTS HLEN HSTRLEN HKEYS HVALS
+// HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN. Redis 7.0 semantics, replies and error texts (checked
+// against redis-server 7.0.15). Cmd functions parse and reply; the key-local work is in the Op
+// functions of hash_ops.h, on the HashObject of hash_object.h.
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/hash_ops.h"
+#include "server/server_context.h"
+#include "server/util.h"
+
+namespace rowcached::server {
+
+namespace {
+
+// Redis' string2ld, used by HINCRBYFLOAT for both the increment and the stored value: at most
+// MAX_LONG_DOUBLE_CHARS - 1 bytes, no leading space, strtold must stop at the end or at a NUL
+// (Redis copies into a C string), no NaN, and overflow to infinity or underflow to zero
+// refused (the literal "inf" is accepted here and refused by the caller where needed).
+bool ParseRedisLongDouble(std::string_view s, long double* out) {
+  constexpr size_t kMaxLongDoubleChars = 5 * 1024;
+  if (s.empty() || s.size() >= kMaxLongDoubleChars) return false;
+  std::string buf(s);
+  if (std::isspace(static_cast<unsigned char>(buf[0]))) return false;
+  char* end = nullptr;
+  errno = 0;
+  long double v = std::strtold(buf.c_str(), &end);
+  if (*end != '\0' || std::isnan(v)) return false;
+  if (errno == ERANGE && (std::isinf(v) || v == 0)) return false;
+  *out = v;
+  return true;
+}
+
+// The hash at `key` for a write, created empty when absent. nullptr with *status = kWrongType
+// when the key holds another type.
+HashObject* FindOrCreateHash(Db& db, std::string_view key, Status* status) {
+  Entry* e = db.FindTyped(key, ValueType::kHash, status);
+  if (*status != Status::kOk) return nullptr;
+  if (e == nullptr) {
+    e = db.SetObject(key, ValueType::kHash, std::make_unique<HashObject>());
+  }
+  return static_cast<HashObject*>(e->object());
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Ops
+
+HashResult<HashObject*> FindHash(Db& db, std::string_view key, bool count_stats) {
+  HashResult<HashObject*> r;
+  Entry* e = db.FindTyped(key, ValueType::kHash, &r.status, count_stats);
+  if (e != nullptr) r.value = static_cast<HashObject*>(e->object());
+  return r;
+}
+
+HashResult<int64_t> OpHSet(Db& db, std::string_view key,
+                           const std::vector<std::string_view>& field_values) {
+  HashResult<int64_t> r;
+  HashObject* h = FindOrCreateHash(db, key, &r.status);
+  if (h == nullptr) return r;
+  for (size_t i = 0; i + 1 < field_values.size(); i += 2) {
+    if (h->Set(field_values[i], field_values[i + 1])) ++r.value;
+  }
+  return r;
+}
+
+HashResult<bool> OpHSetNx(Db& db, std::string_view key, std::string_view field,
+                          std::string_view value) {
+  HashResult<bool> r;
+  // Looked up first so that an existing field creates nothing; an absent key cannot hold it.
+  HashResult<HashObject*> found = FindHash(db, key, false);
+  if (!found.ok()) return {found.status, false};
+  if (found.value != nullptr && found.value->Find(field) != nullptr) return r;
+  HashObject* h = FindOrCreateHash(db, key, &r.status);
+  r.value = h->Set(field, value);
+  return r;
+}
+
+HashResult<std::optional<std::string_view>> OpHGet(Db& db, std::string_view key,
+                                                   std::string_view field) {
+  HashResult<HashObject*> found = FindHash(db, key, true);
+  if (!found.ok() || found.value == nullptr) return {found.status, std::nullopt};
+  const std::string* v = found.value->Find(field);
+  if (v == nullptr) return {Status::kOk, std::nullopt};
+  return {Status::kOk, std::string_view(*v)};
+}
+
+HashResult<std::vector<std::optional<std::string_view>>> OpHMGet(
+    Db& db, std::string_view key, const std::vector<std::string_view>& fields) {
+  HashResult<std::vector<std::optional<std::string_view>>> r;
+  HashResult<HashObject*> found = FindHash(db, key, true);
+  if (!found.ok()) return {found.status, {}};
+  r.value.reserve(fields.size());
+  for (std::string_view f : fields) {
+    const std::string* v = found.value == nullptr ? nullptr : found.value->Find(f);
+    r.value.push_back(v == nullptr ? std::nullopt : std::optional<std::string_view>(*v));
+  }
+  return r;
+}
+
+HashResult<std::vector<FieldValue>> OpHGetAll(Db& db, std::string_view key) {
+  HashResult<std::vector<FieldValue>> r;
+  HashResult<HashObject*> found = FindHash(db, key, true);
+  if (!found.ok() || found.value == nullptr) return {found.status, {}};
+  r.value.reserve(found.value->size());
+  found.value->ForEach([&](std::string_view f, std::string_view v) { r.value.push_back({f, v}); });
+  return r;
+}
+
+HashResult<int64_t> OpHDel(Db& db, std::string_view key,
+                           const std::vector<std::string_view>& fields) {
+  HashResult<int64_t> r;
+  HashResult<HashObject*> found = FindHash(db, key, false);
+  if (!found.ok() || found.value == nullptr) return {found.status, 0};
+  for (std::string_view f : fields) {
+    if (found.value->Erase(f)) ++r.value;
+    if (found.value->empty()) {
+      // Redis removes an empty hash at once (and stops looking at the remaining fields).
+      (void)db.Delete(key);
+      break;
+    }
+  }
+  return r;
+}
+
+HashResult<bool> OpHExists(Db& db, std::string_view key, std::string_view field) {
+  HashResult<HashObject*> found = FindHash(db, key, true);
+  if (!found.ok() || found.value == nullptr) return {found.status, false};
+  return {Status::kOk, found.value->Find(field) != nullptr};
+}
+
+HashResult<int64_t> OpHLen(Db& db, std::string_view key) {
+  HashResult<HashObject*> found = FindHash(db, key, true);
+  if (!found.ok() || found.value == nullptr) return {found.status, 0};
+  return {Status::kOk, static_cast<int64_t>(found.value->size())};
+}
+
+HashResult<int64_t> OpHStrLen(Db& db, std::string_view key, std::string_view field) {
+  HashResult<HashObject*> found = FindHash(db, key, true);
+  if (!found.ok() || found.value == nullptr) return {found.status, 0};
+  const std::string* v = found.value->Find(field);
+  return {Status::kOk, v == nullptr ? 0 : static_cast<int64_t>(v->size())};
+}
+
+HashResult<int64_t> OpHIncrBy(Db& db, std::string_view key, std::string_view field, int64_t delta) {
+  HashResult<int64_t> r;
+  HashObject* h = FindOrCreateHash(db, key, &r.status);
+  if (h == nullptr) return r;
+  int64_t current = 0;
+  if (const std::string* v = h->Find(field); v != nullptr && !ParseInt64(*v, &current)) {
+    return {Status::kNotInteger, 0};
+  }
+  // The key may have just been created empty: an error below cannot happen for it (0 + delta
+  // fits), so no empty hash is left behind.
+  if ((delta < 0 && current < 0 && delta < INT64_MIN - current) ||
+      (delta > 0 && current > 0 && delta > INT64_MAX - current)) {
+    return {Status::kOverflow, 0};
+  }
+  r.value = current + delta;
+  h->Set(field, Int64ToString(r.value));
+  return r;
+}
+
+HashResult<std::string> OpHIncrByFloat(Db& db, std::string_view key, std::string_view field,
+                                       long double delta) {
+  HashResult<std::string> r;
+  HashObject* h = FindOrCreateHash(db, key, &r.status);
+  if (h == nullptr) return r;
+  long double current = 0;
+  if (const std::string* v = h->Find(field); v != nullptr && !ParseRedisLongDouble(*v, &current)) {
+    return {Status::kNotFloat, {}};
+  }
+  // As for HINCRBY, a fresh key cannot fail here: 0 + a finite delta is finite.
+  long double sum = current + delta;
+  if (std::isnan(sum) || std::isinf(sum)) return {Status::kNanOrInfinity, {}};
+  r.value = FormatLongDouble(sum);
+  h->Set(field, r.value);
+  return r;
+}
+
+namespace {
+std::mt19937_64& RngOf(Db& db, std::string_view key) {
+  // The key's shard generator: guarded by the shard lock the caller holds.
+  return db.keyspace().shard(Keyspace::ShardOf(Table::Hash(key))).rng;
+}
+}  // namespace
+
+HashResult<std::vector<FieldValue>> OpHRandField(Db& db, std::string_view key, int64_t count) {
+  HashResult<std::vector<FieldValue>> r;
+  HashResult<HashObject*> found = FindHash(db, key, true);
+  if (!found.ok() || found.value == nullptr || count == 0) return {found.status, {}};
+  const HashObject& h = *found.value;
+  std::mt19937_64& rng = RngOf(db, key);
+  if (count < 0) {
+    uint64_t n = static_cast<uint64_t>(-count);
+    // Redis bounds -count only by LONG_MAX; reserve a sane amount and let the vector grow.
+    r.value.reserve(std::min<uint64_t>(n, 1 << 16));
+    for (uint64_t i = 0; i < n; ++i) r.value.push_back(h.Random(rng));
+    return r;
+  }
+  if (static_cast<uint64_t>(count) >= h.size()) {
+    r.value.reserve(h.size());
+    h.ForEach([&](std::string_view f, std::string_view v) { r.value.push_back({f, v}); });
+    return r;
+  }
+  r.value = h.RandomDistinct(static_cast<size_t>(count), rng);
+  return r;
+}
+
+HashResult<std::optional<FieldValue>> OpHRandOne(Db& db, std::string_view key) {
+  HashResult<HashObject*> found = FindHash(db, key, true);
+  if (!found.ok() || found.value == nullptr) return {found.status, std::nullopt};
+  return {Status::kOk, found.value->Random(RngOf(db, key))};
+}
+
+HashScanPage ScanHash(const HashObject& h, uint64_t cursor, size_t count,
+                      std::string_view pattern) {
+  HashScanPage page;
+  bool all = pattern.empty() || pattern == "*";
+  auto collect = [&](std::string_view f, std::string_view v) {
+    if (all || GlobMatch(pattern, f)) page.fields.push_back({f, v});
+  };
+  if (h.listpack()) {
+    h.ForEach(collect);
+    return page;
+  }
+  // Redis' loop: stop at `count` reply items collected before filtering (two per field), or
+  // after 10 * count more buckets, whichever comes first.
+  size_t collected = 0;
+  auto counting = [&](std::string_view f, std::string_view v) {
+    collected += 2;
+    collect(f, v);
+  };
+  uint64_t max_steps = static_cast<uint64_t>(count) * 10;
+  do {
+    cursor = h.ScanStep(cursor, counting);
+  } while (cursor != 0 && max_steps-- > 0 && collected < count);
+  page.cursor = cursor;
+  return page;
+}
+
+HashResult<HashScanPage> OpHScan(Db& db, std::string_view key, uint64_t cursor, size_t count,
+                                 std::string_view pattern) {
+  HashResult<HashObject*> found = FindHash(db, key, true);
+  if (!found.ok() || found.value == nullptr) return {found.status, {}};
+  return {Status::kOk, ScanHash(*found.value, cursor, count, pattern)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+namespace {
+
+// The error line for a hash Op's status: the value errors have hash-specific texts in Redis.
+void ReplyHashError(CommandContext& ctx, Status s) {
+  switch (s) {
+    case Status::kNotInteger:
+      ctx.reply.Error("ERR hash value is not an integer");
+      return;
+    case Status::kNotFloat:
+      ctx.reply.Error("ERR hash value is not a float");
+      return;
+    default:
+      ctx.reply.Error(s);
+  }
+}
+
+void ReplyArity(CommandContext& ctx) {
+  ctx.reply.Error("ERR wrong number of arguments for '" + ctx.spec.name + "' command");
+}
+
+std::vector<std::string_view> ArgsFrom(CommandContext& ctx, size_t first) {
+  return std::vector<std::string_view>(ctx.args.begin() + static_cast<ptrdiff_t>(first),
+                                       ctx.args.end());
+}
+
+// HSET key field value [field value ...] (replies the number of new fields) and HMSET (OK).
+void HSetGeneric(CommandContext& ctx, bool reply_ok) {
+  if (ctx.argc() % 2 != 0) {
+    ReplyArity(ctx);
+    return;
+  }
+  Db db = ctx.db();
+  HashResult<int64_t> r = OpHSet(db, ctx.arg(1), ArgsFrom(ctx, 2));
+  if (!r.ok()) {
+    ctx.reply.Error(r.status);
+  } else if (reply_ok) {
+    ctx.reply.Ok();
+  } else {
+    ctx.reply.Integer(r.value);
+  }
+}
+
+void CmdHSet(CommandContext& ctx) { HSetGeneric(ctx, false); }
+void CmdHMSet(CommandContext& ctx) { HSetGeneric(ctx, true); }
+
+void CmdHSetNx(CommandContext& ctx) {
+  Db db = ctx.db();
+  HashResult<bool> r = OpHSetNx(db, ctx.arg(1), ctx.arg(2), ctx.arg(3));
+  if (!r.ok()) {
+    ctx.reply.Error(r.status);
+    return;
+  }
+  ctx.reply.Integer(r.value ? 1 : 0);
+}
+
+void CmdHGet(CommandContext& ctx) {
+  Db db = ctx.db();
+  auto r = OpHGet(db, ctx.arg(1), ctx.arg(2));
+  if (!r.ok()) {
+    ctx.reply.Error(r.status);
+  } else if (r.value) {
+    ctx.reply.Bulk(*r.value);
+  } else {
+    ctx.reply.Null();
+  }
+}
+
+void CmdHMGet(CommandContext& ctx) {
+  Db db = ctx.db();
+  auto r = OpHMGet(db, ctx.arg(1), ArgsFrom(ctx, 2));
+  if (!r.ok()) {
+    ctx.reply.Error(r.status);
+    return;
+  }
+  ctx.reply.Array(r.value.size());
+  for (const auto& v : r.value) {
+    if (v) {
+      ctx.reply.Bulk(*v);
+    } else {
+      ctx.reply.Null();
+    }
+  }
+}
+
+// HGETALL (a map in RESP3), HKEYS and HVALS (arrays).
+enum class GetAllPart { kBoth, kFields, kValues };
+
+void GetAllGeneric(CommandContext& ctx, GetAllPart part) {
+  Db db = ctx.db();
+  auto r = OpHGetAll(db, ctx.arg(1));
+  if (!r.ok()) {
+    ctx.reply.Error(r.status);
+    return;
+  }
+  if (part == GetAllPart::kBoth) {
+    ctx.reply.Map(r.value.size());
+  } else {
+    ctx.reply.Array(r.value.size());
+  }
+  for (const FieldValue& fv : r.value) {
+    if (part != GetAllPart::kValues) ctx.reply.Bulk(fv.field);
+    if (part != GetAllPart::kFields) ctx.reply.Bulk(fv.value);
+  }
+}
+
+void CmdHGetAll(CommandContext& ctx) { GetAllGeneric(ctx, GetAllPart::kBoth); }
+void CmdHKeys(CommandContext& ctx) { GetAllGeneric(ctx, GetAllPart::kFields); }
+void CmdHVals(CommandContext& ctx) { GetAllGeneric(ctx, GetAllPart::kValues); }
+
+void CmdHDel(CommandContext& ctx) {
+  Db db = ctx.db();
+  auto r = OpHDel(db, ctx.arg(1), ArgsFrom(ctx, 2));
+  if (!r.ok()) {
+    ctx.reply.Error(r.status);
+    return;
+  }
+  ctx.reply.Integer(r.value);
+}
+
+void CmdHExists(CommandContext& ctx) {
+  Db db = ctx.db();
+  auto r = OpHExists(db, ctx.arg(1), ctx.arg(2));
+  if (!r.ok()) {
+    ctx.reply.Error(r.status);
+    return;
+  }
+  ctx.reply.Integer(r.value ? 1 : 0);
+}
+
+void CmdHLen(CommandContext& ctx) {
+  Db db = ctx.db();
+  auto r = OpHLen(db, ctx.arg(1));
+  if (!r.ok()) {
+    ctx.reply.Error(r.status);
+    return;
+  }
+  ctx.reply.Integer(r.value);
+}
+
+void CmdHStrLen(CommandContext& ctx) {
+  Db db = ctx.db();
+  auto r = OpHStrLen(db, ctx.arg(1), ctx.arg(2));
+  if (!r.ok()) {
+    ctx.reply.Error(r.status);
+    return;
+  }
+  ctx.reply.Integer(r.value);
+}
+
+void CmdHIncrBy(CommandContext& ctx) {
+  // The increment is checked before the key, as in Redis.
+  int64_t delta;
+  if (!ParseInt64(ctx.arg(3), &delta)) {
+    ctx.reply.Error(Status::kNotInteger);
+    return;
+  }
+  Db db = ctx.db();
+  auto r = OpHIncrBy(db, ctx.arg(1), ctx.arg(2), delta);
+  if (!r.ok()) {
+    ReplyHashError(ctx, r.status);
+    return;
+  }
+  ctx.reply.Integer(r.value);
+}
+
+void CmdHIncrByFloat(CommandContext& ctx) {
+  long double delta;
+  if (!ParseRedisLongDouble(ctx.arg(3), &delta)) {
+    ctx.reply.Error(Status::kNotFloat);
+    return;
+  }
+  if (std::isinf(delta)) {  // NaN never parses
+    ctx.reply.Error("ERR value is NaN or Infinity");
+    return;
+  }
+  Db db = ctx.db();
+  auto r = OpHIncrByFloat(db, ctx.arg(1), ctx.arg(2), delta);
+  if (!r.ok()) {
+    ReplyHashError(ctx, r.status);
+    return;
+  }
+  ctx.reply.Bulk(r.value);
+}
+
+void CmdHRandField(CommandContext& ctx) {
+  Db db = ctx.db();
+  if (ctx.argc() == 2) {
+    auto r = OpHRandOne(db, ctx.arg(1));
+    if (!r.ok()) {
+      ctx.reply.Error(r.status);
+    } else if (r.value) {
+      ctx.reply.Bulk(r.value->field);
+    } else {
+      ctx.reply.Null();
+    }
+    return;
+  }
+  // Redis' order of checks: the count (getRangeLongFromObjectOrReply over -LONG_MAX..LONG_MAX),
+  // the syntax, WITHVALUES' own range (count * 2 must not overflow), then the key.
+  int64_t count;
+  if (!ParseInt64(ctx.arg(2), &count)) {
+    ctx.reply.Error(Status::kNotInteger);
+    return;
+  }
+  if (count == INT64_MIN) {
+    ctx.reply.Error(
+        "ERR value is out of range, value must between -9223372036854775807 and "
+        "9223372036854775807");
+    return;
+  }
+  bool with_values = false;
+  if (ctx.argc() > 4 || (ctx.argc() == 4 && !EqualsIgnoreCase(ctx.arg(3), "withvalues"))) {
+    ctx.reply.Error(Status::kSyntax);
+    return;
+  }
+  if (ctx.argc() == 4) {
+    with_values = true;
+    if (count < -INT64_MAX / 2 || count > INT64_MAX / 2) {
+      ctx.reply.Error("ERR value is out of range");
+      return;
+    }
+  }
+  auto r = OpHRandField(db, ctx.arg(1), count);
+  if (!r.ok()) {
+    ctx.reply.Error(r.status);
+    return;
+  }
+  // RESP3 pairs each field with its value in a two-element array; RESP2 flattens them.
+  bool pairs = with_values && ctx.reply.resp3();
+  ctx.reply.Array(with_values && !pairs ? r.value.size() * 2 : r.value.size());
+  for (const FieldValue& fv : r.value) {
+    if (pairs) ctx.reply.Array(2);
+    ctx.reply.Bulk(fv.field);
+    if (with_values) ctx.reply.Bulk(fv.value);
+  }
+}
+
+// A SCAN cursor as Redis' parseScanCursorOrReply reads it with strtoul: an optional sign (a '-'
+// negates modulo 2^64), decimal digits, no spaces; the empty string is 0.
+bool ParseScanCursor(std::string_view s, uint64_t* out) {
+  size_t i = 0;
+  bool negative = false;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    negative = s[0] == '-';
+    i = 1;
+    if (i == s.size()) return false;  // a sign alone converts nothing
+  }
+  uint64_t v = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    uint64_t digit = static_cast<uint64_t>(s[i] - '0');
+    if (v > (UINT64_MAX - digit) / 10) return false;  // ERANGE
+    v = v * 10 + digit;
+  }
+  *out = negative ? ~v + 1 : v;
+  return true;
+}
+
+void CmdHScan(CommandContext& ctx) {
+  // Redis' order: the cursor, then the key (absent: an empty page whatever the options; another
+  // type: WRONGTYPE), then the options. They are parsed first and their error held back.
+  uint64_t cursor;
+  if (!ParseScanCursor(ctx.arg(2), &cursor)) {
+    ctx.reply.Error("ERR invalid cursor");
+    return;
+  }
+  int64_t count = 10;
+  std::string_view pattern;
+  Status option_error = Status::kOk;
+  for (size_t i = 3; i < ctx.argc() && option_error == Status::kOk; i += 2) {
+    std::string_view opt = ctx.arg(i);
+    bool has_value = i + 1 < ctx.argc();
+    if (EqualsIgnoreCase(opt, "count") && has_value) {
+      if (!ParseInt64(ctx.arg(i + 1), &count)) {
+        option_error = Status::kNotInteger;
+      } else if (count < 1) {
+        option_error = Status::kSyntax;
+      }
+    } else if (EqualsIgnoreCase(opt, "match") && has_value) {
+      pattern = ctx.arg(i + 1);
+    } else {
+      option_error = Status::kSyntax;
+    }
+  }
+  Db db = ctx.db();
+  HashResult<HashObject*> found = FindHash(db, ctx.arg(1), true);
+  if (!found.ok()) {
+    ctx.reply.Error(found.status);
+    return;
+  }
+  HashScanPage page;
+  if (found.value != nullptr) {
+    if (option_error != Status::kOk) {
+      ctx.reply.Error(option_error);
+      return;
+    }
+    page = ScanHash(*found.value, cursor, static_cast<size_t>(count), pattern);
+  }
+  ctx.reply.Array(2);
+  ctx.reply.Bulk(std::to_string(page.cursor));
+  ctx.reply.Array(page.fields.size() * 2);
+  for (const FieldValue& fv : page.fields) {
+    ctx.reply.Bulk(fv.field);
+    ctx.reply.Bulk(fv.value);
+  }
+}
+
+}  // namespace
+
+void RegisterHashFamily(Registry& registry) {
+  // Flags, arities and key positions as in Redis 7.0's command table (every hash command names
+  // one key, at position 1): the dispatcher locks that key's shard, and the middleware's
+  // KeyInterceptor finds table keys by these positions.
+  struct Row {
+    const char* name;
+    uint32_t flags;
+    int arity;
+    void (*handler)(CommandContext&);
+  };
+  static constexpr Row kCommands[] = {
+      {"hset", kWrite | kDenyOom | kFast, -4, CmdHSet},
+      {"hsetnx", kWrite | kDenyOom | kFast, 4, CmdHSetNx},
+      {"hget", kReadOnly | kFast, 3, CmdHGet},
+      {"hmget", kReadOnly | kFast, -3, CmdHMGet},
+      {"hmset", kWrite | kDenyOom | kFast, -4, CmdHMSet},
+      {"hgetall", kReadOnly, 2, CmdHGetAll},
+      {"hdel", kWrite | kFast, -3, CmdHDel},
+      {"hexists", kReadOnly | kFast, 3, CmdHExists},
+      {"hlen", kReadOnly | kFast, 2, CmdHLen},
+      {"hstrlen", kReadOnly | kFast, 3, CmdHStrLen},
+      {"hkeys", kReadOnly, 2, CmdHKeys},
+      {"hvals", kReadOnly, 2, CmdHVals},
+      {"hincrby", kWrite | kDenyOom | kFast, 4, CmdHIncrBy},
+      {"hincrbyfloat", kWrite | kDenyOom | kFast, 4, CmdHIncrByFloat},
+      {"hrandfield", kReadOnly, -2, CmdHRandField},
+      {"hscan", kReadOnly, -3, CmdHScan},
+  };
+  for (const Row& row : kCommands) {
+    registry.Add({.name = row.name,
+                  .flags = row.flags,
+                  .arity = row.arity,
+                  .first_key = 1,
+                  .last_key = 1,
+                  .key_step = 1,
+                  .handler = row.handler});
+  }
+}
+
+}  // namespace rowcached::server
