@@ -1,0 +1,354 @@
+#!/usr/bin/env bash
+# bench/vs_redis/run.sh: rowcached side by side with Debian's redis-server, in one run.
+#
+# Throughput: redis-benchmark (-c 50, -r 100000, -d 3 = redis-benchmark's default value size)
+# runs each of the tests get, set, incr, mset with -P 1 and with -P 16 against both servers,
+# alternating redis, rowcached, redis, rowcached ... for ROUNDS rounds; each table row is the
+# median of the rounds. Both servers get the same client settings; one redis-benchmark process
+# (single-threaded) drives one server at a time. Beside ops/s the table shows the CPU the server
+# process used (utime+stime / wall time, 100% = one core) and the CPU of redis-benchmark itself:
+# on a 2-core machine the client needs about one core, so a server using more than ~100% competes
+# with its own load generator.
+#
+# Memory: fresh instances of both servers; MEM_KEYS keys `SET key:N <MEM_VALUE_LEN-byte value>`
+# are loaded with `redis-cli --pipe` (RESP generated once by awk); bytes per key are
+# (after - before) / MEM_KEYS of INFO memory used_memory and of the process' VmRSS
+# (/proc/PID/status). Lower is better; the ratios are rowcached/redis.
+#
+# Last line: "vs-redis: get R1 set R2 get-P16 R3 set-P16 R4 mem R5", throughput ratios
+# rowcached/redis (higher is better) and mem = bytes per key by RSS delta, rowcached/redis
+# (lower is better).
+#
+# Usage: bash bench/vs_redis/run.sh [--rounds=N] [--threads=N] [--quick] [--no-mem] [--help]
+# Settings (environment variables; the flags above set the first two):
+#   ROUNDS=3               rounds of alternation; the table shows the median per row
+#   CLIENTS=50             redis-benchmark -c
+#   N_P1=100000            requests per test with -P 1
+#   N_P16=1000000          requests per test with -P 16
+#   KEYSPACE=100000        redis-benchmark -r
+#   DATASIZE=3             redis-benchmark -d (its default: 3-byte values)
+#   TESTS=get,set,incr,mset
+#   MEM_KEYS=1000000       keys loaded for the memory comparison (0 = skip it; also --no-mem)
+#   MEM_VALUE_LEN=16       value length of those keys
+#   ROWCACHED_THREADS=0    --server.threads for rowcached (0 = its default: one per core)
+#   ROWCACHED_BIN=build/release/app/rowcached   built first with scripts/build.sh if missing
+#   BUILD=0                1 = run `scripts/build.sh release rowcached` even if the binary exists
+#   REDIS_SERVER=redis-server
+#   BENCH_TIMEOUT=120      seconds before one redis-benchmark invocation is abandoned
+# --quick = ROUNDS=1 N_P1=20000 N_P16=200000 MEM_KEYS=100000 (a smoke run, not a measurement).
+# The default run takes about 2-3 minutes on a 2-core machine.
+#
+# Both servers listen on free loopback ports, redis-server without persistence
+# (--save '' --appendonly no), rowcached likewise (--persistence.save= appendonly=false); both
+# are stopped on exit, Ctrl-C or failure. Needs bash, awk, coreutils and redis-tools/redis-server
+# (installed by scripts/setup.sh, which this script calls first).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+ROUNDS=${ROUNDS:-3}
+CLIENTS=${CLIENTS:-50}
+N_P1=${N_P1:-100000}
+N_P16=${N_P16:-1000000}
+KEYSPACE=${KEYSPACE:-100000}
+DATASIZE=${DATASIZE:-3}
+TESTS=${TESTS:-get,set,incr,mset}
+MEM_KEYS=${MEM_KEYS:-1000000}
+MEM_VALUE_LEN=${MEM_VALUE_LEN:-16}
+ROWCACHED_THREADS=${ROWCACHED_THREADS:-0}
+ROWCACHED_BIN=${ROWCACHED_BIN:-build/release/app/rowcached}
+BUILD=${BUILD:-0}
+REDIS_SERVER=${REDIS_SERVER:-redis-server}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-120}
+
+for arg in "$@"; do
+  case "$arg" in
+    --rounds=*) ROUNDS=${arg#*=} ;;
+    --threads=*) ROWCACHED_THREADS=${arg#*=} ;;
+    --quick) ROUNDS=1 N_P1=20000 N_P16=200000 MEM_KEYS=100000 ;;
+    --no-mem) MEM_KEYS=0 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+die() { echo "vs_redis: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------------
+# Processes we start, stopped on any exit.
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vs_redis.XXXXXX")
+PIDS=()
+
+stop_pid() {  # stop_pid PID: SIGTERM, then SIGKILL after 5 s
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  PIDS=()
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'echo "vs_redis: interrupted" >&2; exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------
+# Setup and build.
+
+bash scripts/setup.sh
+for tool in redis-benchmark redis-cli "$REDIS_SERVER" awk timeout; do
+  command -v "$tool" >/dev/null || die "$tool not found (scripts/setup.sh installs it)"
+done
+if [[ ! -x $ROWCACHED_BIN || $BUILD == 1 ]]; then
+  echo "vs_redis: building rowcached (release)"
+  bash scripts/build.sh release rowcached
+fi
+[[ -x $ROWCACHED_BIN ]] || die "no rowcached binary at $ROWCACHED_BIN"
+ROWCACHED_BIN=$(realpath "$ROWCACHED_BIN")
+CLK_TCK=$(getconf CLK_TCK)
+
+# ---------------------------------------------------------------------------------------------
+# Servers.
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pick_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 30000))
+    port_free "$p" && { echo "$p"; return; }
+  done
+}
+
+# start_server KIND NAME: starts a server on a free port; sets SERVER_PID and SERVER_PORT.
+start_server() {
+  local kind=$1 name=$2 attempt i port pid log=$WORK/$2.log
+  for ((attempt = 0; attempt < 5; attempt++)); do
+    port=$(pick_port)
+    if [[ $kind == redis ]]; then
+      mkdir -p "$WORK/$name.dir"
+      "$REDIS_SERVER" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$WORK/$name.dir" --daemonize no --logfile "$log" >/dev/null 2>&1 &
+    else
+      (cd "$WORK" && exec "$ROWCACHED_BIN" --server.port="$port" \
+        --server.threads="$ROWCACHED_THREADS" --persistence.save= \
+        --persistence.appendonly=false >"$log" 2>&1) &
+    fi
+    pid=$!
+    PIDS+=("$pid")
+    for ((i = 0; i < 100; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      if [[ $(redis-cli -p "$port" ping 2>/dev/null) == PONG ]]; then
+        SERVER_PID=$pid SERVER_PORT=$port
+        return 0
+      fi
+      sleep 0.05
+    done
+    stop_pid "$pid"  # lost a race for the port, or did not start: try another port
+  done
+  echo "--- $log" >&2
+  tail -n 20 "$log" >&2 || true
+  die "cannot start $kind"
+}
+
+stop_server() {  # stop_server PID
+  local pid=$1 keep=() p
+  stop_pid "$pid"
+  for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime of a process
+now_ns() { date +%s%N; }
+# User+sys seconds of this shell's waited-for descendants (bash `times`, second line). `times`
+# must run in this shell, not in a $(...) subshell, whose counters start at zero.
+CHILDREN_CPU=0
+children_cpu() {
+  times >"$WORK/times"
+  CHILDREN_CPU=$(awk 'NR == 2 {
+    s = 0
+    for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); s += a[1] * 60 + a[2] }
+    print s }' "$WORK/times")
+}
+
+# ---------------------------------------------------------------------------------------------
+# Throughput.
+
+IFS=, read -r -a TEST_LIST <<<"$TESTS"
+PIPES=(1 16)
+declare -A OPS CPU CLI  # key "server/pipeline/test" -> space-separated values of the rounds
+declare -A RR           # key "pipeline/test" -> rowcached/redis ratio of each round
+
+# bench_one SERVER PORT PID PIPELINE TEST: one redis-benchmark run, records ops/s and CPU.
+bench_one() {
+  local server=$1 port=$2 pid=$3 pipe=$4 test=$5 n out rps t0 t1 c0 c1 k0 k1 key
+  n=$N_P1
+  ((pipe > 1)) && n=$N_P16
+  children_cpu
+  k0=$CHILDREN_CPU t0=$(now_ns) c0=$(cpu_ticks "$pid")
+  out=$(timeout "$BENCH_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" \
+    -n "$n" -r "$KEYSPACE" -d "$DATASIZE" -P "$pipe" -t "$test" --csv 2>&1) ||
+    die "redis-benchmark $test -P $pipe against $server failed: $out"
+  t1=$(now_ns) c1=$(cpu_ticks "$pid")
+  children_cpu
+  k1=$CHILDREN_CPU
+  # CSV: header, then "TEST","rps",...; MSET's test name is "MSET (10 keys)".
+  rps=$(awk -F'"' 'NR > 1 && $4 + 0 > 0 { print $4; exit }' <<<"$out")
+  [[ -n $rps ]] || die "no result from redis-benchmark $test -P $pipe against $server: $out"
+  key=$server/$pipe/$test
+  OPS[$key]+="$rps "
+  CPU[$key]+="$(awk -v c="$((c1 - c0))" -v hz="$CLK_TCK" -v ns="$((t1 - t0))" \
+    'BEGIN { printf "%.0f", 100 * c / hz / (ns / 1e9) }') "
+  CLI[$key]+="$(awk -v a="$k0" -v b="$k1" -v ns="$((t1 - t0))" \
+    'BEGIN { printf "%.0f", 100 * (b - a) / (ns / 1e9) }') "
+  printf '  %-9s -P %-2s %-5s %12.0f ops/s' "$server" "$pipe" "$test" "$rps"
+  if [[ $server == rowcached ]]; then
+    LAST_RATIO=$(ratio "$rps" "$LAST_REDIS")
+    RR[$pipe/$test]+="$LAST_RATIO "
+    printf '   ratio %s' "$LAST_RATIO"
+  else
+    LAST_REDIS=$rps
+  fi
+  echo
+}
+
+median() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g |
+  awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
+         else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+pct() { printf '%.0f' "$(median "$1")"; }
+range() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
+  END { print lo "-" hi }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+START_S=$SECONDS
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+LOAD_START=$(loadavg)
+echo "vs_redis: $(nproc) cores, load average $LOAD_START;" \
+  "$("$REDIS_SERVER" --version | awk '{print $1, $2, $3}')"
+if awk -v l="${LOAD_START%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+  echo "vs_redis: warning: the machine is busy (load ${LOAD_START%% *} on $(nproc) cores):" \
+    "absolute figures will be low and noisy; the ratios, measured alternately, less so"
+fi
+echo "vs_redis: rowcached $ROWCACHED_BIN ($(date -r "$ROWCACHED_BIN" '+%Y-%m-%d %H:%M'))," \
+  "git $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+
+start_server redis redis
+R_PID=$SERVER_PID R_PORT=$SERVER_PORT
+start_server rowcached rowcached
+C_PID=$SERVER_PID C_PORT=$SERVER_PORT
+C_THREADS_LOG=$(grep -o 'with [0-9]* I/O threads' "$WORK/rowcached.log" | awk '{print $2}' || true)
+C_THREADS_DESC="--server.threads=$ROWCACHED_THREADS"
+[[ $ROWCACHED_THREADS == 0 ]] && C_THREADS_DESC+=" (default: one per core)"
+[[ -n $C_THREADS_LOG ]] && C_THREADS_DESC+=" -> $C_THREADS_LOG I/O threads"
+echo "vs_redis: redis-server on port $R_PORT (pid $R_PID, single-threaded, --save '' --appendonly no)"
+echo "vs_redis: rowcached on port $C_PORT (pid $C_PID, $C_THREADS_DESC)"
+
+probe=$(redis-cli -p "$C_PORT" set __vs_redis_probe x 2>&1)
+[[ $probe == OK ]] || die "rowcached answers SET with '$probe': string commands are missing"
+redis-cli -p "$C_PORT" del __vs_redis_probe >/dev/null
+
+echo "vs_redis: throughput, $ROUNDS round(s): -c $CLIENTS -r $KEYSPACE -d $DATASIZE," \
+  "-n $N_P1 (-P 1) / $N_P16 (-P 16), tests $TESTS"
+for ((round = 1; round <= ROUNDS; round++)); do
+  echo " round $round/$ROUNDS"
+  for pipe in "${PIPES[@]}"; do
+    for test in "${TEST_LIST[@]}"; do
+      bench_one redis "$R_PORT" "$R_PID" "$pipe" "$test"
+      bench_one rowcached "$C_PORT" "$C_PID" "$pipe" "$test"
+    done
+  done
+done
+stop_server "$C_PID"
+stop_server "$R_PID"
+
+# ---------------------------------------------------------------------------------------------
+# Memory.
+
+declare -A MEM  # "server/used" and "server/rss" -> bytes per key
+
+info_field() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: -v f="$2" '$1 == f { print $2 }'; }
+vmrss() { awk '$1 == "VmRSS:" { print $2 * 1024 }' "/proc/$1/status"; }
+
+# mem_one KIND: fresh server, load $WORK/load.resp, record bytes per key.
+mem_one() {
+  local kind=$1 pid port used0 rss0 used1 rss1 out keys
+  start_server "$kind" "$kind-mem"
+  pid=$SERVER_PID port=$SERVER_PORT
+  sleep 0.2
+  used0=$(info_field "$port" used_memory) rss0=$(vmrss "$pid")
+  out=$(redis-cli -p "$port" --pipe <"$WORK/load.resp" 2>&1) || die "--pipe into $kind: $out"
+  grep -q "errors: 0, replies: $MEM_KEYS" <<<"$out" || die "--pipe into $kind: $out"
+  keys=$(redis-cli -p "$port" dbsize)
+  [[ $keys == "$MEM_KEYS" ]] || die "$kind holds $keys keys after loading $MEM_KEYS"
+  sleep 0.5  # let the I/O buffers of the load go
+  used1=$(info_field "$port" used_memory) rss1=$(vmrss "$pid")
+  MEM[$kind/used]=$(awk -v a="$used0" -v b="$used1" -v n="$MEM_KEYS" 'BEGIN { printf "%.1f", (b - a) / n }')
+  MEM[$kind/rss]=$(awk -v a="$rss0" -v b="$rss1" -v n="$MEM_KEYS" 'BEGIN { printf "%.1f", (b - a) / n }')
+  MEM[$kind/raw]="used_memory $used0 -> $used1, VmRSS $rss0 -> $rss1"
+  stop_server "$pid"
+}
+
+if ((MEM_KEYS > 0)); then
+  echo "vs_redis: memory, $MEM_KEYS keys 'SET key:N <$MEM_VALUE_LEN-byte value>' via redis-cli --pipe"
+  awk -v n="$MEM_KEYS" -v len="$MEM_VALUE_LEN" 'BEGIN {
+    fmt = "v%0" (len > 1 ? len - 1 : 1) "d"
+    for (i = 0; i < n; i++) {
+      k = "key:" i
+      v = substr(sprintf(fmt, i), 1, len)
+      printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(k), k, length(v), v
+    }
+  }' >"$WORK/load.resp"
+  mem_one redis
+  mem_one rowcached
+  echo "  redis:     ${MEM[redis/raw]}"
+  echo "  rowcached: ${MEM[rowcached/raw]}"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Report.
+
+echo
+echo "vs_redis results: median of $ROUNDS round(s); ratio = rowcached/redis of the medians," \
+  "ratio range = lowest-highest ratio of one round's pair;"
+echo "cpu% = process CPU time / wall time (100 = one core); bench cpu = redis-benchmark's own CPU" \
+  "(against redis/against rowcached)"
+echo "load average at start $LOAD_START, at end $(loadavg) ($(nproc) cores); took $((SECONDS - START_S)) s"
+echo "rowcached $C_THREADS_DESC; redis-server $("$REDIS_SERVER" --version | awk '{print $3}' | sed 's/v=//')"
+fmt='%-6s %-3s %12s %12s %7s %11s %9s %9s %11s\n'
+printf "$fmt" test -P "redis ops/s" "rowc ops/s" ratio "ratio range" "redis cpu" "rowc cpu" "bench cpu"
+printf "$fmt" ------ --- ------------ ------------ ------- ----------- --------- --------- -----------
+declare -A RATIO
+for pipe in "${PIPES[@]}"; do
+  for test in "${TEST_LIST[@]}"; do
+    r=$(median "${OPS[redis/$pipe/$test]}")
+    c=$(median "${OPS[rowcached/$pipe/$test]}")
+    RATIO[$pipe/$test]=$(ratio "$c" "$r")
+    printf "$fmt" "$test" "$pipe" "$(printf '%.0f' "$r")" "$(printf '%.0f' "$c")" \
+      "${RATIO[$pipe/$test]}" "$(range "${RR[$pipe/$test]}")" \
+      "$(pct "${CPU[redis/$pipe/$test]}")%" "$(pct "${CPU[rowcached/$pipe/$test]}")%" \
+      "$(pct "${CLI[redis/$pipe/$test]}")/$(pct "${CLI[rowcached/$pipe/$test]}")%"
+  done
+done
+MEM_RATIO=n/a
+if ((MEM_KEYS > 0)); then
+  echo
+  mfmt='%-28s %12s %12s %7s\n'
+  printf "$mfmt" "bytes per key ($MEM_KEYS keys)" redis rowcached ratio
+  printf "$mfmt" ---------------------------- ------------ ------------ -------
+  printf "$mfmt" "used_memory delta" "${MEM[redis/used]}" "${MEM[rowcached/used]}" \
+    "$(ratio "${MEM[rowcached/used]}" "${MEM[redis/used]}")"
+  MEM_RATIO=$(ratio "${MEM[rowcached/rss]}" "${MEM[redis/rss]}")
+  printf "$mfmt" "RSS delta (VmRSS)" "${MEM[redis/rss]}" "${MEM[rowcached/rss]}" "$MEM_RATIO"
+fi
+echo
+echo "vs-redis: get ${RATIO[1/get]:-n/a} set ${RATIO[1/set]:-n/a}" \
+  "get-P16 ${RATIO[16/get]:-n/a} set-P16 ${RATIO[16/set]:-n/a} mem $MEM_RATIO"
