@@ -511,4 +511,30 @@ LoadResult LoadConfig(int argc, char** argv, Config* config, std::string* error)
   return LoadResult::kOk;
 }
 
+middleware::Options RowCacheOptions(const Config& config) {
+  middleware::Options o;
+  o.database.url = config.database.url;
+  o.queues = static_cast<size_t>(config.database.queues);
+  for (const auto& t : config.tables) {
+    middleware::TableOptions m;
+    m.name = t.name;
+    m.key = t.key;
+    m.columns = t.columns;
+    m.mode =
+        t.mode == "cache-aside" ? middleware::Mode::kCacheAside : middleware::Mode::kWriteThrough;
+    m.ttl = std::chrono::milliseconds(t.ttl_ms);
+    m.ttl_jitter = t.ttl_jitter;
+    m.read_timeout = std::chrono::milliseconds(t.read_timeout_ms);
+    m.on_timeout = t.on_timeout == "stale"   ? middleware::OnTimeout::kStale
+                   : t.on_timeout == "error" ? middleware::OnTimeout::kError
+                                             : middleware::OnTimeout::kDb;
+    m.negative_ttl = std::chrono::milliseconds(t.negative_ttl_ms);
+    m.bloom = t.bloom;
+    m.bloom_capacity = static_cast<uint64_t>(t.bloom_capacity);
+    m.bloom_error_rate = t.bloom_error_rate;
+    o.tables.push_back(std::move(m));
+  }
+  return o;
+}
+
 }  // namespace rowcached::app

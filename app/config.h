@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "middleware/row_cache.h"
 #include "server/options.h"
 
 namespace rowcached::app {
@@ -47,6 +48,9 @@ enum class LoadResult { kOk, kExit, kError };
 // Parses argv (--config FILE, --help, --version, --section.key=value ...).
 // kExit: --help/--version printed, exit 0. kError: *error holds the message.
 LoadResult LoadConfig(int argc, char** argv, Config* config, std::string* error);
+
+// The row cache's options from the [database] and [[tables]] sections.
+middleware::Options RowCacheOptions(const Config& config);
 
 // Parses "10m", "200ms", "30s", "1h", "0" into milliseconds.
 bool ParseDuration(std::string_view text, int64_t* ms);

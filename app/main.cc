@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "app/config.h"
+#include "middleware/bloom_family.h"
+#include "middleware/row_cache.h"
 #include "server/network.h"
 #include "server/server_context.h"
 
@@ -39,14 +41,18 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  if (!config.tables.empty()) {
-    // The row cache (middleware/) is not linked into this build yet: table keys are served as
-    // plain Redis keys until it is.
-    spdlog::warn("{} table(s) configured for {}; the row cache is not part of this build, so "
-                 "table keys behave as plain keys",
-                 config.tables.size(), config.database.url.substr(0, config.database.url.find(':')));
-  }
   server::ServerContext context(config.server);
+  middleware::RegisterBloomFamily(context.registry());
+  std::shared_ptr<middleware::RowCache> row_cache;
+  if (!config.tables.empty()) {
+    row_cache = middleware::StartRowCache(context, app::RowCacheOptions(config), &error);
+    if (!row_cache) {
+      std::fprintf(stderr, "rowcached: bad configuration: %s: %s\n",
+                   config.config_file.empty() ? "command line" : config.config_file.c_str(),
+                   error.c_str());
+      return 1;
+    }
+  }
   server::NetworkServer network(context);
   if (!network.Start(&error)) {
     spdlog::error("{}", error);
@@ -65,6 +71,7 @@ int main(int argc, char** argv) {
   stopping = true;
   pthread_kill(signal_thread.native_handle(), SIGTERM);  // wakes sigwait if still waiting
   signal_thread.join();
+  if (row_cache) middleware::StopRowCache(*row_cache);
   spdlog::info("bye");
   return 0;
 }

@@ -41,7 +41,8 @@ enum CommandFlag : uint32_t {
   kDenyOom = 1u << 10,     // "denyoom": refused when over maxmemory with noeviction
 };
 
-using CommandHandler = void (*)(CommandContext& ctx);
+// A function pointer for built-in commands; extensions may bind their own state.
+using CommandHandler = std::function<void(CommandContext& ctx)>;
 
 struct CommandSpec {
   std::string name;  // lower case, e.g. "get" or "config|get" for a subcommand

@@ -23,6 +23,8 @@ std::string_view TypeName(ValueType type) {
       return "stream";
     case ValueType::kRow:
       return "hash";
+    case ValueType::kBloom:
+      return "MBbloom--";
   }
   return "none";
 }

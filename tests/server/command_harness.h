@@ -2,7 +2,11 @@
 // sockets: the reply is the exact RESP bytes a client would receive.
 #pragma once
 
+#include <chrono>
+#include <future>
 #include <initializer_list>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +37,46 @@ class CommandHarness {
   std::string Run(const std::vector<std::string>& args) {
     std::vector<std::string_view> views(args.begin(), args.end());
     return Run(views);
+  }
+
+  // Runs a command that may park its reply (a table-key read waiting for the database) and
+  // returns the reply bytes when they come. Each call acts as its own connection, so calls from
+  // several threads may be in flight at once.
+  std::future<std::string> Start(std::vector<std::string> args) {
+    struct PromiseReply final : DeferredReply {
+      std::promise<std::string> promise;
+      void Complete(const std::function<void(ReplyBuilder&)>& write) override {
+        std::string out;
+        ReplyBuilder b(&out);
+        write(b);
+        promise.set_value(std::move(out));
+      }
+    };
+    ClientState client;
+    client.id = server_.NextClientId();
+    client.authenticated = true;
+    std::vector<std::string_view> views(args.begin(), args.end());
+    std::string out;
+    ReplyBuilder reply(&out);
+    std::shared_ptr<PromiseReply> parked;
+    DeferFn defer = [&parked]() -> std::shared_ptr<DeferredReply> {
+      parked = std::make_shared<PromiseReply>();
+      return parked;
+    };
+    Dispatch(server_, client, views, reply, defer);
+    if (parked) return parked->promise.get_future();
+    std::promise<std::string> done;
+    done.set_value(out);
+    return done.get_future();
+  }
+
+  // Start() and wait for the reply; throws (failing the test) if none comes within 30 s.
+  std::string RunWait(std::vector<std::string> args) {
+    auto f = Start(std::move(args));
+    if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+      throw std::runtime_error("no reply within 30 s");
+    }
+    return f.get();
   }
 
   ManualClock& clock() { return clock_; }
