@@ -20,24 +20,6 @@ namespace rowcached::server {
 
 namespace {
 
-// Redis' string2ld, used by HINCRBYFLOAT for both the increment and the stored value: at most
-// MAX_LONG_DOUBLE_CHARS - 1 bytes, no leading space, strtold must stop at the end or at a NUL
-// (Redis copies into a C string), no NaN, and overflow to infinity or underflow to zero
-// refused (the literal "inf" is accepted here and refused by the caller where needed).
-bool ParseRedisLongDouble(std::string_view s, long double* out) {
-  constexpr size_t kMaxLongDoubleChars = 5 * 1024;
-  if (s.empty() || s.size() >= kMaxLongDoubleChars) return false;
-  std::string buf(s);
-  if (std::isspace(static_cast<unsigned char>(buf[0]))) return false;
-  char* end = nullptr;
-  errno = 0;
-  long double v = std::strtold(buf.c_str(), &end);
-  if (*end != '\0' || std::isnan(v)) return false;
-  if (errno == ERANGE && (std::isinf(v) || v == 0)) return false;
-  *out = v;
-  return true;
-}
-
 // The hash at `key` for a write, created empty when absent. nullptr with *status = kWrongType
 // when the key holds another type.
 HashObject* FindOrCreateHash(Db& db, std::string_view key, Status* status) {
@@ -175,7 +157,7 @@ HashResult<std::string> OpHIncrByFloat(Db& db, std::string_view key, std::string
   HashObject* h = FindOrCreateHash(db, key, &r.status);
   if (h == nullptr) return r;
   long double current = 0;
-  if (const std::string* v = h->Find(field); v != nullptr && !ParseRedisLongDouble(*v, &current)) {
+  if (const std::string* v = h->Find(field); v != nullptr && !ParseLongDouble(*v, &current)) {
     return {Status::kNotFloat, {}};
   }
   // As for HINCRBY, a fresh key cannot fail here: 0 + a finite delta is finite.
@@ -424,7 +406,7 @@ void CmdHIncrBy(CommandContext& ctx) {
 
 void CmdHIncrByFloat(CommandContext& ctx) {
   long double delta;
-  if (!ParseRedisLongDouble(ctx.arg(3), &delta)) {
+  if (!ParseLongDouble(ctx.arg(3), &delta)) {
     ctx.reply.Error(Status::kNotFloat);
     return;
   }

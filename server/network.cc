@@ -1,12 +1,15 @@
 #include "server/network.h"
 
-#include <spdlog/spdlog.h>
+// <utility> must precede Boost.Asio (environment.md: awaitable.hpp fails under C++20 with GCC 12
+// otherwise); its own block keeps the include sorter from moving it.
+#include <utility>
 
 #include <array>
 #include <boost/asio.hpp>
 #include <chrono>
 #include <deque>
-#include <utility>  // must precede asio (environment.md: awaitable.hpp under C++20, GCC 12)
+
+#include <spdlog/spdlog.h>
 
 #include "server/dispatch.h"
 #include "server/resp_parser.h"
@@ -335,6 +338,8 @@ bool NetworkServer::Start(std::string* error) {
     impl_->acceptor->bind(ep);
     impl_->acceptor->listen(511);  // Redis' tcp-backlog
     port_ = impl_->acceptor->local_endpoint().port();
+    // INFO and CONFIG GET report the port actually bound (it differs when asked for port 0).
+    impl_->context.UpdateOptions([this](Options& opts) { opts.port = port_; });
   } catch (const boost::system::system_error& e) {
     *error = "cannot listen on " + o.bind + ":" + std::to_string(o.port) + ": " + e.what();
     impl_->guards.clear();

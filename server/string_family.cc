@@ -146,23 +146,7 @@ OpResult<int64_t> OpIncrBy(Db& db, std::string_view key, int64_t delta) {
   return r;
 }
 
-bool ParseIncrFloat(std::string_view s, long double* out) {
-  // Redis' MAX_LONG_DOUBLE_CHARS: longer input is refused outright.
-  constexpr size_t kMaxChars = 5 * 1024;
-  if (s.empty() || s.size() >= kMaxChars) return false;
-  char buf[kMaxChars];
-  std::memcpy(buf, s.data(), s.size());
-  buf[s.size()] = '\0';
-  errno = 0;
-  char* end = nullptr;
-  long double v = std::strtold(buf, &end);
-  if (std::isspace(static_cast<unsigned char>(buf[0])) || end != buf + s.size() ||
-      (errno == ERANGE && (std::isinf(v) || v == 0)) || errno == EINVAL || std::isnan(v)) {
-    return false;
-  }
-  *out = v;
-  return true;
-}
+bool ParseIncrFloat(std::string_view s, long double* out) { return ParseLongDouble(s, out); }
 
 OpResult<std::string> OpIncrByFloat(Db& db, std::string_view key, std::string_view increment) {
   OpResult<std::string> r;

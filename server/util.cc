@@ -22,17 +22,17 @@ bool ParseInt64(std::string_view s, int64_t* out) {
 }
 
 bool ParseLongDouble(std::string_view s, long double* out) {
-  if (s.empty() || s.size() > 5 * 1024) return false;
-  if (std::isspace(static_cast<unsigned char>(s.front())) ||
-      std::isspace(static_cast<unsigned char>(s.back()))) {
-    return false;
-  }
+  // Redis' string2ld, exactly: at most 5119 bytes, no leading space, strtold must stop at the
+  // end or at a NUL (Redis parses a C-string copy), no NaN, and a literal that overflows to
+  // infinity or underflows to zero is refused (denormals are accepted).
+  if (s.empty() || s.size() >= 5 * 1024) return false;
   std::string buf(s);
+  if (std::isspace(static_cast<unsigned char>(buf[0]))) return false;
   char* end = nullptr;
   errno = 0;
   long double v = std::strtold(buf.c_str(), &end);
-  if (end != buf.c_str() + buf.size() || std::isnan(v)) return false;
-  if (errno == ERANGE && !std::isinf(v) && v != 0) return false;
+  if (*end != '\0' || std::isnan(v)) return false;
+  if (errno == ERANGE && (std::isinf(v) || v == 0)) return false;
   *out = v;
   return true;
 }

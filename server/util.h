@@ -12,6 +12,7 @@ namespace rowcached::server {
 bool ParseInt64(std::string_view s, int64_t* out);
 // Redis' string2d / strtod rules for scores and INCRBYFLOAT: no spaces, no NaN; "inf" allowed.
 bool ParseDouble(std::string_view s, double* out);
+// Redis' string2ld (INCRBYFLOAT, HINCRBYFLOAT).
 bool ParseLongDouble(std::string_view s, long double* out);
 // Glob-style match as Redis' stringmatchlen (*, ?, [abc], [^a], [a-z], \x), optional nocase.
 bool GlobMatch(std::string_view pattern, std::string_view str, bool nocase = false);
