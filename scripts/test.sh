@@ -13,7 +13,7 @@ bash scripts/build.sh release
 ctest --test-dir build/release --output-on-failure -j "$jobs"
 
 echo "== asan+ubsan =="
-bash scripts/build.sh asan
+bash scripts/build.sh asan all_tests
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure -j "$jobs"
 
