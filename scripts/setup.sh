@@ -11,7 +11,7 @@ PACKAGES=(
   libsqlite3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libssl-dev
   # real servers and clients used by tests and benchmarks
-  mariadb-server mariadb-client postgresql redis-server redis-tools sqlite3 procps
+  mariadb-server mariadb-client postgresql redis-server redis-tools sqlite3 procps gnuplot-nox
 )
 
 missing=()
