@@ -240,8 +240,8 @@ struct Env {
         redis_child = std::make_unique<Child>(
             "redis-server",
             std::vector<std::string>{"redis-server", "--port", std::to_string(port), "--bind",
-                                     "127.0.0.1", "--save", "", "--appendonly", "no", "--dir",
-                                     dir, "--maxclients", "10000"},
+                                     "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
+                                     "--maxclients", "10000"},
             dir + "/log");
         try {
           WaitPing(*redis_child, port, 10s);
@@ -275,7 +275,8 @@ struct Env {
     // The bench owns this table: it is recreated so every run starts from version 1.
     run("DROP TABLE IF EXISTS " + o.table);
     run("CREATE TABLE " + o.table +
-        " (id BIGINT PRIMARY KEY, version BIGINT NOT NULL, payload VARCHAR(64) NOT NULL DEFAULT '')");
+        " (id BIGINT PRIMARY KEY, version BIGINT NOT NULL, payload VARCHAR(64) NOT NULL DEFAULT "
+        "'')");
     for (int start = 1; start <= o.rows; start += 1000) {
       std::string sql = "INSERT INTO " + o.table + " (id, version, payload) VALUES ";
       for (int id = start; id < std::min(start + 1000, o.rows + 1); ++id) {
@@ -371,9 +372,9 @@ struct StaleResult {
 struct Sql {
   explicit Sql(Env& env) : env(env), conn(env.db->Connect()) {}
   void Update(int64_t id, int64_t version) {
-    auto r = adapters::RunSqlForTesting(*conn, "UPDATE " + env.o.table + " SET version = " +
-                                                   std::to_string(version) + " WHERE id = " +
-                                                   std::to_string(id));
+    auto r = adapters::RunSqlForTesting(*conn, "UPDATE " + env.o.table +
+                                                   " SET version = " + std::to_string(version) +
+                                                   " WHERE id = " + std::to_string(id));
     if (!r.ok()) throw std::runtime_error("UPDATE: " + r.ToString());
   }
   int64_t ReadVersion(int64_t id) {
@@ -504,8 +505,8 @@ StaleResult RunStale(Env& env, Strategy s, Versions& ver) {
                          &mu);
   }
   auto t0 = Clock::now();
-  auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(
-                           std::chrono::duration<double>(o.duration));
+  auto deadline =
+      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
   {
     Progress progress("stale-read " + res.strategy, o.duration, &reads);
     if (s == Strategy::kRowcached) {
@@ -607,8 +608,9 @@ StaleResult RunStale(Env& env, Strategy s, Versions& ver) {
       if (!ok || v < ver.acked[static_cast<size_t>(k)].load()) ++res.stale_keys;
     }
     auto after = RowStats(env.rowcached, o.table);
-    res.db_reads = static_cast<uint64_t>((Stat(after, "refreshes") - Stat(before, "refreshes")) +
-                                         (Stat(after, "timeouts_db") - Stat(before, "timeouts_db")));
+    res.db_reads =
+        static_cast<uint64_t>((Stat(after, "refreshes") - Stat(before, "refreshes")) +
+                              (Stat(after, "timeouts_db") - Stat(before, "timeouts_db")));
   } else if (s != Strategy::kNoCache) {
     SyncClient c(env.redis.host, env.redis.port);
     Sql sql(env);
@@ -669,9 +671,9 @@ HerdResult RunHerd(Env& env) {
         }
       }
       auto after = RowStats(env.rowcached, o.table);
-      res.rowcached_db_reads.push_back(static_cast<uint64_t>(
-          Stat(after, "refreshes") - Stat(before, "refreshes") + Stat(after, "timeouts_db") -
-          Stat(before, "timeouts_db")));
+      res.rowcached_db_reads.push_back(
+          static_cast<uint64_t>(Stat(after, "refreshes") - Stat(before, "refreshes") +
+                                Stat(after, "timeouts_db") - Stat(before, "timeouts_db")));
       rounds_done.fetch_add(1);
     }
   }
@@ -731,7 +733,8 @@ HerdResult RunHerd(Env& env) {
           } catch (const std::exception& e) {
             std::lock_guard lock(pool_mu);
             ++res.errors;
-            if (res.first_error.empty()) res.first_error = std::string("baseline herd: ") + e.what();
+            if (res.first_error.empty())
+              res.first_error = std::string("baseline herd: ") + e.what();
           }
         });
       }
@@ -767,8 +770,8 @@ uint64_t AbsentReads(Env& env, const HostPort& hp, uint64_t n, double cap_second
   std::atomic<uint64_t> progress_count{0};
   uint64_t issued = 0, got = 0;
   auto t0 = Clock::now();
-  auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(
-                           std::chrono::duration<double>(cap_seconds));
+  auto deadline =
+      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cap_seconds));
   Progress progress(label, cap_seconds, &progress_count);
   AsyncLoad load(hp.host, hp.port, 8, 32);
   auto make = [&](int, std::string* out, uint64_t* token) {
@@ -800,9 +803,9 @@ PenetrationResult RunPenetration(Env& env) {
     res.reads_bloom = AbsentReads(env, env.rowcached, o.penetration_reads, cap,
                                   "penetration, Bloom on", &res, &res.seconds_bloom);
     auto after = RowStats(env.rowcached, o.table);
-    res.db_reads_bloom = static_cast<uint64_t>(Stat(after, "refreshes") - Stat(before, "refreshes") +
-                                               Stat(after, "timeouts_db") -
-                                               Stat(before, "timeouts_db"));
+    res.db_reads_bloom =
+        static_cast<uint64_t>(Stat(after, "refreshes") - Stat(before, "refreshes") +
+                              Stat(after, "timeouts_db") - Stat(before, "timeouts_db"));
     res.rejections_bloom =
         static_cast<uint64_t>(Stat(after, "bloom_rejections") - Stat(before, "bloom_rejections"));
   }
@@ -813,9 +816,9 @@ PenetrationResult RunPenetration(Env& env) {
     res.reads_nobloom = AbsentReads(env, hp, o.penetration_reads, cap, "penetration, Bloom off",
                                     &res, &res.seconds_nobloom);
     auto after = RowStats(hp, o.table);
-    res.db_reads_nobloom = static_cast<uint64_t>(
-        Stat(after, "refreshes") - Stat(before, "refreshes") + Stat(after, "timeouts_db") -
-        Stat(before, "timeouts_db"));
+    res.db_reads_nobloom =
+        static_cast<uint64_t>(Stat(after, "refreshes") - Stat(before, "refreshes") +
+                              Stat(after, "timeouts_db") - Stat(before, "timeouts_db"));
     child->Stop();
   }
   return res;
@@ -857,15 +860,16 @@ SlowResult RunSlow(Env& env, DelayProxy& proxy, const std::string& on_timeout, d
   {
     Progress progress("slow-db on_timeout=" + on_timeout, seconds, &count);
     auto t0 = Clock::now();
-    auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(
-                             std::chrono::duration<double>(seconds));
+    auto deadline =
+        t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
     std::vector<std::mt19937_64> rng;
     for (int i = 0; i < o.readers; ++i) rng.emplace_back(static_cast<uint64_t>(i) + 99);
     AsyncLoad load(hp.host, hp.port, o.readers, 1);
     auto make = [&](int conn, std::string* out, uint64_t* token) {
       *token = 0;
-      Encode(out, {"HGET", Key(env, static_cast<int64_t>(rng[static_cast<size_t>(conn)]() % keys) + 1),
-                   "version"});
+      Encode(out,
+             {"HGET", Key(env, static_cast<int64_t>(rng[static_cast<size_t>(conn)]() % keys) + 1),
+              "version"});
       return true;
     };
     uint64_t n = 0;
@@ -889,8 +893,8 @@ SlowResult RunSlow(Env& env, DelayProxy& proxy, const std::string& on_timeout, d
   }
   auto after = RowStats(hp, o.table);
   proxy.set_delay_ms(0);
-  for (const char* name : {"hits", "misses", "merged", "refreshes", "timeouts_db",
-                           "timeouts_stale", "timeouts_error", "rejected", "db_errors"}) {
+  for (const char* name : {"hits", "misses", "merged", "refreshes", "timeouts_db", "timeouts_stale",
+                           "timeouts_error", "rejected", "db_errors"}) {
     res.answered[name] = Stat(after, name) - Stat(before, name);
   }
   child->Stop();
@@ -913,8 +917,8 @@ double Throughput(const HostPort& hp, const std::vector<std::string>& commands, 
   for (int i = 0; i < o.connections; ++i) rng.emplace_back(static_cast<uint64_t>(i) + 5);
   AsyncLoad load(hp.host, hp.port, o.connections, o.pipeline);
   auto t0 = Clock::now();
-  auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(
-                           std::chrono::duration<double>(seconds));
+  auto deadline =
+      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   uint64_t n = 0;
   auto make = [&](int conn, std::string* out, uint64_t* token) {
     *token = 0;
@@ -969,11 +973,12 @@ std::vector<HitPair> RunHit(Env& env, std::string* error) {
     for (size_t p = 0; p < pairs.size() && !g_interrupted.load(); ++p) {
       const auto& rc_cmds = p == 0 ? rc_get : rc_hget;
       const auto& redis_cmds = p == 0 ? redis_json : redis_version;
-      pairs[p].redis_ops += Throughput(env.redis, redis_cmds, slice, o,
-                                       "hit redis-server GET", error) / rounds;
-      pairs[p].rowcached_ops += Throughput(env.rowcached, rc_cmds, slice, o,
-                                           p == 0 ? "hit rowcached GET" : "hit rowcached HGET",
-                                           error) / rounds;
+      pairs[p].redis_ops +=
+          Throughput(env.redis, redis_cmds, slice, o, "hit redis-server GET", error) / rounds;
+      pairs[p].rowcached_ops +=
+          Throughput(env.rowcached, rc_cmds, slice, o,
+                     p == 0 ? "hit rowcached GET" : "hit rowcached HGET", error) /
+          rounds;
     }
   }
   return pairs;
@@ -997,9 +1002,8 @@ struct Target {
 // slow-database latency; hit throughput. Returns "" or why there is no chart.
 std::string WriteChart(const std::string& png, const std::string& work,
                        std::vector<StaleResult>& stale, const std::optional<HerdResult>& herd,
-                       const std::optional<PenetrationResult>& pen,
-                       std::vector<SlowResult>& slow, const std::vector<HitPair>& hit,
-                       const Options& o) {
+                       const std::optional<PenetrationResult>& pen, std::vector<SlowResult>& slow,
+                       const std::vector<HitPair>& hit, const Options& o) {
   if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
     return "gnuplot not found (package gnuplot-nox; scripts/setup.sh installs it): no chart";
   }
@@ -1008,30 +1012,31 @@ std::string WriteChart(const std::string& png, const std::string& work,
   auto file = [&](const std::string& name) { return dir + "/" + name; };
   {
     std::ofstream f(file("stale.dat"));
-    f << "strategy stale_per_million stale_keys p50 p99 p999 db_per_1k reads_per_s\n";
+    f << "# strategy stale_per_million stale_keys p50 p99 p999 db_per_1k reads_per_s\n";
     for (auto& s : stale) {
       f << "\"" << s.strategy << "\" " << (s.reads ? 1e6 * s.stale / s.reads : 0) << " "
-        << s.stale_keys << " " << s.lat.PercentileMs(0.5) << " " << s.lat.PercentileMs(0.99)
-        << " " << s.lat.PercentileMs(0.999) << " "
-        << (s.reads ? 1000.0 * s.db_reads / s.reads : 0) << " "
+        << s.stale_keys << " " << s.lat.PercentileMs(0.5) << " " << s.lat.PercentileMs(0.99) << " "
+        << s.lat.PercentileMs(0.999) << " " << (s.reads ? 1000.0 * s.db_reads / s.reads : 0) << " "
         << (s.seconds > 0 ? s.reads / s.seconds : 0) << "\n";
     }
   }
   {
     std::ofstream f(file("db.dat"));
-    f << "case rowcached handwritten\n";
+    f << "# case rowcached handwritten\n";
     if (herd) {
-      f << "\"herd (max per invalidation)\" " << herd->Max(herd->rowcached_db_reads) << " "
-        << herd->Max(herd->baseline_db_reads) << "\n";
+      f << "\"herd: " << o.herd_reads << " reads after 1 invalidation\" "
+        << herd->Max(herd->rowcached_db_reads) << " " << herd->Max(herd->baseline_db_reads) << "\n";
     }
     if (pen) {
-      f << "\"penetration Bloom on\" " << pen->db_reads_bloom << " NaN\n";
-      f << "\"penetration Bloom off\" " << pen->db_reads_nobloom << " NaN\n";
+      f << "\"" << WithCommas(pen->reads_bloom) << " absent keys, Bloom on\" "
+        << pen->db_reads_bloom << " NaN\n";
+      f << "\"" << WithCommas(pen->reads_nobloom) << " absent keys, Bloom off\" "
+        << pen->db_reads_nobloom << " NaN\n";
     }
   }
   {
     std::ofstream f(file("slow.dat"));
-    f << "on_timeout p50 p99 p999\n";
+    f << "# on_timeout p50 p99 p999\n";
     for (auto& s : slow) {
       f << "\"on_timeout=" << s.on_timeout << "\" " << s.lat.PercentileMs(0.5) << " "
         << s.lat.PercentileMs(0.99) << " " << s.lat.PercentileMs(0.999) << "\n";
@@ -1039,58 +1044,66 @@ std::string WriteChart(const std::string& png, const std::string& work,
   }
   {
     std::ofstream f(file("hit.dat"));
-    f << "read redis rowcached\n";
-    for (auto& h : hit) f << "\"" << h.name << "\" " << h.redis_ops << " " << h.rowcached_ops << "\n";
+    f << "# read redis rowcached\n";
+    for (auto& h : hit)
+      f << "\"" << h.name << "\" " << h.redis_ops << " " << h.rowcached_ops << "\n";
   }
   std::ofstream g(file("chart.gp"));
-  g << "set terminal pngcairo size 1800,1100 font 'DejaVu Sans,10'\n"
+  // Data files start with a '#' header line (gnuplot skips it). Labels are plain text: table
+  // names contain underscores, which enhanced text would turn into subscripts.
+  g << "set terminal pngcairo size 1800,1100 font 'DejaVu Sans,10' noenhanced\n"
     << "set output '" << png << "'\n"
     << "set multiplot layout 2,3 title 'rowcached-bench: rowcached vs hand-written cache-aside "
        "on redis-server, same run'\n"
     << "set style data histograms\nset style histogram clustered gap 1\n"
     << "set style fill solid 0.8 border -1\nset boxwidth 0.9\nset grid ytics\n"
-    << "set key top left\nset xtics rotate by -25 scale 0\nset yrange [0:*]\n";
+    << "set key top left\nset xtics rotate by -25 scale 0\nset yrange [0:*]\n"
+    << "set offsets 0, 0, graph 0.1, 0\n";
   std::string sd = file("stale.dat"), dd = file("db.dat"), sl = file("slow.dat"),
               ht = file("hit.dat");
   if (!stale.empty()) {
     g << "set title 'Stale reads per million reads (lower is better)'\n"
-      << "plot '" << sd << "' using 2:xtic(1) title 'stale reads / 1M', '' using 3 title "
-      << "'keys stale after the load'\n";
+      << "plot '" << sd << "' using 2:xtic(sprintf('%s (%d stale keys)', strcol(1), $3)) "
+      << "title 'stale reads / 1M reads', '' using 0:2:(sprintf('%.0f', $2)) with labels "
+      << "offset 0,1 notitle\n";
     g << "set title 'Read latency, ms (log scale)'\nset logscale y\nset yrange [*:*]\n"
       << "plot '" << sd << "' using 4:xtic(1) title 'p50', '' using 5 title 'p99', '' using 6 "
       << "title 'p99.9'\nunset logscale y\nset yrange [0:*]\n";
     g << "set title 'Database reads per 1,000 reads'\n"
-      << "plot '" << sd << "' using 7:xtic(1) title 'SELECTs / 1k reads', '' using "
-      << "0:7:(sprintf('%.1f',$7)) with labels offset 0,1 notitle\n";
+      << "plot '" << sd << "' using 7:xtic(1) title 'SELECTs / 1,000 reads', '' using "
+      << "0:7:(sprintf('%.1f', $7)) with labels offset 0,1 notitle\n";
   } else {
     g << "set multiplot next\nset multiplot next\nset multiplot next\n";
   }
   if (herd || pen) {
-    g << "set title 'Database reads caused (log scale; herd: " << o.herd_reads
-      << " concurrent reads after one invalidation; penetration: "
-      << WithCommas(o.penetration_reads) << " absent keys)'\nset logscale y\nset yrange [0.5:*]\n"
+    g << "set title 'Database reads caused (log scale)'\nset logscale y\nset yrange [0.5:*]\n"
       << "plot '" << dd << "' using ($2 > 0 ? $2 : 0.5):xtic(1) title 'rowcached', '' using "
-      << "($3 > 0 ? $3 : 0.5) title 'hand-written cache-aside'\nunset logscale y\n"
-      << "set yrange [0:*]\n";
+      << "($3 > 0 ? $3 : 0.5) title 'hand-written cache-aside', '' using ($0 - 0.2):($2 > 0 ? "
+      << "$2 : 0.5):($2 == $2 ? sprintf('%d', $2) : '') with labels offset 0,1 notitle, '' using "
+         "($0 + 0.2):"
+      << "($3 > 0 ? $3 : 0.5):($3 == $3 ? sprintf('%d', $3) : '') with labels offset 0,1 notitle\n"
+      << "unset logscale y\nset yrange [0:*]\n";
   } else {
     g << "set multiplot next\n";
   }
   if (!slow.empty()) {
     g << "set title 'Slow database (+" << o.db_delay_ms << " ms per round trip, read_timeout "
-      << o.read_timeout_ms << " ms): read latency, ms'\n"
+      << o.read_timeout_ms << " ms): read latency, ms (log scale)'\nset logscale y\n"
+      << "set yrange [*:*]\n"
       << "set arrow 1 from graph 0, first " << o.read_timeout_ms + 20 << " to graph 1, first "
       << o.read_timeout_ms + 20 << " nohead dt 2 lw 2 lc rgb 'red'\n"
       << "plot '" << sl << "' using 2:xtic(1) title 'p50', '' using 3 title 'p99', '' using 4 "
       << "title 'p99.9', NaN with lines dt 2 lw 2 lc rgb 'red' title 'target p99: read_timeout "
-         "+ 20 ms'\nunset arrow 1\n";
+         "+ 20 ms'\nunset arrow 1\nunset logscale y\nset yrange [0:*]\n";
   } else {
     g << "set multiplot next\n";
   }
   if (!hit.empty()) {
     g << "set title 'Hit throughput, reads/s (" << o.connections << " connections, pipeline "
       << o.pipeline << ")'\n"
-      << "plot '" << ht << "' using 2:xtic(1) title 'redis-server GET', '' using 3 title "
-         "'rowcached'\n";
+      << "plot '" << ht
+      << "' using 2:xtic(1) title 'redis-server GET (same bytes)', '' using 3 "
+         "title 'rowcached'\n";
   }
   g << "unset multiplot\n";
   g.close();
@@ -1121,14 +1134,15 @@ int Main(int argc, char** argv) {
       "rowcached-bench: rowcached against hand-written cache-aside code on redis-server, with a "
       "private MariaDB; stale reads, herd, penetration, slow database, hit throughput"};
   app.add_option("--scenario", o.scenario, "all|stale-read|baselines|herd|penetration|slow-db|hit")
-      ->check(CLI::IsMember({"all", "stale-read", "baselines", "herd", "penetration", "slow-db",
-                             "hit"}));
+      ->check(CLI::IsMember(
+          {"all", "stale-read", "baselines", "herd", "penetration", "slow-db", "hit"}));
   app.add_option("--duration", o.duration, "seconds per measured phase (default 10)")
       ->check(CLI::Range(0.5, 3600.0));
   app.add_option("--json", o.json_file, "write the results as JSON to this file");
   app.add_option("--chart", o.chart_file, "write a PNG chart (gnuplot) to this file");
-  app.add_option("--mysql", o.mysql_url, "use this MariaDB/MySQL (mysql://user:pass@host:port/db) "
-                                         "instead of starting a private one");
+  app.add_option("--mysql", o.mysql_url,
+                 "use this MariaDB/MySQL (mysql://user:pass@host:port/db) "
+                 "instead of starting a private one");
   app.add_option("--redis", o.redis, "use this redis-server HOST:PORT instead of starting one");
   app.add_option("--rowcached", o.rowcached,
                  "use this rowcached HOST:PORT (configured with the bench table on the same "
@@ -1153,8 +1167,9 @@ int Main(int argc, char** argv) {
   app.add_option("--read-timeout-ms", o.read_timeout_ms, "slow-db: rowcached read_timeout");
   app.add_option("--db-delay-ms", o.db_delay_ms, "slow-db: delay added to each database reply");
   app.add_option("--connections", o.connections, "hit: client connections (both servers)");
-  app.add_option("--pipeline", o.pipeline, "hit and rowcached stale-read readers: requests in "
-                                           "flight per connection")
+  app.add_option("--pipeline", o.pipeline,
+                 "hit and rowcached stale-read readers: requests in "
+                 "flight per connection")
       ->check(CLI::Range(1, 1024));
   app.add_option("--server-threads", o.server_threads, "rowcached server.threads (0 = per core)");
   app.add_option("--queues", o.queues, "rowcached database.queues");
@@ -1165,6 +1180,18 @@ int Main(int argc, char** argv) {
   }
 
   InstallSignalHandlers();
+  // Last resort against a server that stops answering (the clients block on replies): after a
+  // generous deadline, or 30 s after Ctrl-C without a clean end, exit; the kernel then kills the
+  // servers the bench started (PR_SET_PDEATHSIG).
+  std::thread([limit = std::chrono::duration<double>(12 * o.duration + 900)] {
+    auto hard = Clock::now() + std::chrono::duration_cast<Clock::duration>(limit);
+    while (Clock::now() < hard && !g_interrupted.load()) std::this_thread::sleep_for(100ms);
+    if (g_interrupted.load()) std::this_thread::sleep_for(30s);
+    std::fprintf(stderr, "rowcached-bench: %s; exiting\n",
+                 g_interrupted.load() ? "no clean stop 30 s after the interrupt"
+                                      : "time limit exceeded (a server stopped answering?)");
+    std::_Exit(3);
+  }).detach();
   Env env;
   env.o = o;
   json out;
@@ -1208,8 +1235,9 @@ int Main(int argc, char** argv) {
     if (Want(o, "herd") && !g_interrupted.load()) herd = RunHerd(env);
     if (Want(o, "penetration") && !g_interrupted.load()) {
       if (!env.own_rowcached) {
-        std::printf("penetration: skipped with --rowcached (needs a second instance with "
-                    "bloom = false)\n");
+        std::printf(
+            "penetration: skipped with --rowcached (needs a second instance with "
+            "bloom = false)\n");
       } else {
         pen = RunPenetration(env);
       }
@@ -1234,23 +1262,22 @@ int Main(int argc, char** argv) {
   // ---- tables ----
   std::vector<Target> targets;
   if (!stale.empty()) {
-    std::printf("\nstale-read: %d hot keys, %d writers (rowcached: %.0f%% HSET, rest UPDATE + "
-                "DEL), %d readers; hand-written strategies against redis-server\n",
-                o.keys, o.writers, o.inband * 100, o.readers);
+    std::printf(
+        "\nstale-read: %d hot keys, %d writers (rowcached: %.0f%% HSET, rest UPDATE + "
+        "DEL), %d readers; hand-written strategies against redis-server\n",
+        o.keys, o.writers, o.inband * 100, o.readers);
     std::printf("%-22s %12s %10s %9s %10s %6s %8s %8s %8s %9s %9s %7s\n", "strategy", "reads",
-                "reads/s", "stale", "stale/1M", "s-keys", "p50 ms", "p99 ms", "p999 ms",
-                "db/1k rd", "writes", "errors");
+                "reads/s", "stale", "stale/1M", "s-keys", "p50 ms", "p99 ms", "p999 ms", "db/1k rd",
+                "writes", "errors");
     for (auto& s : stale) {
-      std::printf("%-22s %12s %10s %9s %10s %6s %8.3f %8.3f %8.3f %9.1f %9s %7s\n",
-                  s.strategy.c_str(), WithCommas(s.reads).c_str(),
-                  WithCommas(static_cast<uint64_t>(s.seconds > 0 ? s.reads / s.seconds : 0))
-                      .c_str(),
-                  WithCommas(s.stale).c_str(),
-                  Fixed(s.reads ? 1e6 * s.stale / s.reads : 0, 1).c_str(),
-                  WithCommas(s.stale_keys).c_str(), s.lat.PercentileMs(0.5),
-                  s.lat.PercentileMs(0.99), s.lat.PercentileMs(0.999),
-                  s.reads ? 1000.0 * s.db_reads / s.reads : 0, WithCommas(s.writes).c_str(),
-                  WithCommas(s.errors + s.write_errors).c_str());
+      std::printf(
+          "%-22s %12s %10s %9s %10s %6s %8.3f %8.3f %8.3f %9.1f %9s %7s\n", s.strategy.c_str(),
+          WithCommas(s.reads).c_str(),
+          WithCommas(static_cast<uint64_t>(s.seconds > 0 ? s.reads / s.seconds : 0)).c_str(),
+          WithCommas(s.stale).c_str(), Fixed(s.reads ? 1e6 * s.stale / s.reads : 0, 1).c_str(),
+          WithCommas(s.stale_keys).c_str(), s.lat.PercentileMs(0.5), s.lat.PercentileMs(0.99),
+          s.lat.PercentileMs(0.999), s.reads ? 1000.0 * s.db_reads / s.reads : 0,
+          WithCommas(s.writes).c_str(), WithCommas(s.errors + s.write_errors).c_str());
     }
     for (auto& s : stale) {
       if (!s.first_error.empty()) {
@@ -1262,16 +1289,17 @@ int Main(int argc, char** argv) {
       bool enough = rc.reads >= 1000000;
       targets.push_back(
           {"stale-read", rc.stale == 0 && rc.stale_keys == 0 && enough && rc.errors == 0,
-           "rowcached " + WithCommas(rc.stale) + " stale reads of " + WithCommas(rc.reads) +
-               ", " + std::to_string(rc.stale_keys) + " stale keys" +
+           "rowcached " + WithCommas(rc.stale) + " stale reads of " + WithCommas(rc.reads) + ", " +
+               std::to_string(rc.stale_keys) + " stale keys" +
                (rc.errors ? ", " + WithCommas(rc.errors) + " read errors" : "") +
                (enough ? "" : " (fewer than 1,000,000 reads: run with --duration 60)")});
     }
   }
   if (herd) {
-    std::printf("\nherd: invalidate one key, %d concurrent reads, %zu rounds (database reads per "
-                "round)\n",
-                o.herd_reads, herd->rowcached_db_reads.size());
+    std::printf(
+        "\nherd: invalidate one key, %d concurrent reads, %zu rounds (database reads per "
+        "round)\n",
+        o.herd_reads, herd->rowcached_db_reads.size());
     auto list = [](const std::vector<uint64_t>& v) {
       std::string s;
       for (auto x : v) s += (s.empty() ? "" : " ") + std::to_string(x);
@@ -1311,9 +1339,10 @@ int Main(int argc, char** argv) {
                            " without"});
   }
   if (!slow.empty()) {
-    std::printf("\nslow-db: +%d ms per database round trip (proxy), read_timeout %d ms, ttl %d "
-                "ms, %d readers on 64 keys\n",
-                o.db_delay_ms, o.read_timeout_ms, o.slow_ttl_ms, o.readers);
+    std::printf(
+        "\nslow-db: +%d ms per database round trip (proxy), read_timeout %d ms, ttl %d "
+        "ms, %d readers on 64 keys\n",
+        o.db_delay_ms, o.read_timeout_ms, o.slow_ttl_ms, o.readers);
     std::printf("  %-18s %9s %8s %8s %8s %8s  %s\n", "on_timeout", "reads", "p50 ms", "p99 ms",
                 "p999 ms", "errors", "answered by (counter deltas)");
     for (auto& s : slow) {
@@ -1326,18 +1355,22 @@ int Main(int argc, char** argv) {
     }
     auto& s = slow.front();
     double p99 = s.lat.PercentileMs(0.99);
-    targets.push_back({"slow-db", p99 <= o.read_timeout_ms + 20 && s.reads > 0,
-                       "on_timeout=stale p99 " + Fixed(p99, 1) + " ms (bound " +
-                           std::to_string(o.read_timeout_ms + 20) + " ms)" +
-                           (slow.size() > 1 ? "; on_timeout=db p99 " +
-                                                  Fixed(slow[1].lat.PercentileMs(0.99), 1) +
-                                                  " ms (the fallback reads the slow database)"
-                                            : "")});
+    targets.push_back(
+        {"slow-db", p99 <= o.read_timeout_ms + 20 && s.reads > 0,
+         "on_timeout=stale p99 " + Fixed(p99, 1) + " ms (bound " +
+             std::to_string(o.read_timeout_ms + 20) + " ms" +
+             (s.errors ? ", " + WithCommas(s.errors) + " reads answered -TRYAGAIN"
+                       : std::string()) +
+             ")" +
+             (slow.size() > 1 ? "; on_timeout=db p99 " + Fixed(slow[1].lat.PercentileMs(0.99), 1) +
+                                    " ms (the fallback reads the slow database)"
+                              : "")});
   }
   if (!hit.empty()) {
-    std::printf("\nhit: %d cached rows, %d connections, pipeline %d, alternating rounds; plain GET "
-                "on redis-server of the same bytes\n",
-                o.hit_keys, o.connections, o.pipeline);
+    std::printf(
+        "\nhit: %d cached rows, %d connections, pipeline %d, alternating rounds; plain GET "
+        "on redis-server of the same bytes\n",
+        o.hit_keys, o.connections, o.pipeline);
     std::printf("  %-30s %14s %14s %7s\n", "rowcached read", "redis GET/s", "rowcached/s", "ratio");
     for (auto& h : hit) {
       std::printf("  %-30s %14s %14s %7.2f\n", h.name.c_str(),
@@ -1352,8 +1385,8 @@ int Main(int argc, char** argv) {
 
   std::string chart_note;
   if (!o.chart_file.empty() && failure.empty()) {
-    chart_note = WriteChart(std::filesystem::absolute(o.chart_file).string(), env.work, stale,
-                            herd, pen, slow, hit, o);
+    chart_note = WriteChart(std::filesystem::absolute(o.chart_file).string(), env.work, stale, herd,
+                            pen, slow, hit, o);
   }
 
   std::printf("\n");
@@ -1378,24 +1411,31 @@ int Main(int argc, char** argv) {
 
   // Summary line; "-" where a scenario did not run.
   std::string summary = "bench: stale ";
-  StaleResult* rc = !stale.empty() && stale.front().strategy == "rowcached" ? &stale.front() : nullptr;
-  summary += rc ? std::to_string(rc->stale) + " of " + std::to_string(rc->reads) + " reads, stale-keys " +
-                      std::to_string(rc->stale_keys)
+  StaleResult* rc =
+      !stale.empty() && stale.front().strategy == "rowcached" ? &stale.front() : nullptr;
+  summary += rc ? std::to_string(rc->stale) + " of " + std::to_string(rc->reads) +
+                      " reads, stale-keys " + std::to_string(rc->stale_keys)
                 : "- of - reads, stale-keys -";
   summary += ", herd " + (herd ? std::to_string(herd->Max(herd->rowcached_db_reads)) : "-");
   summary += ", penetration " + (pen ? std::to_string(pen->db_reads_bloom) : "-");
   summary += ", hit-ratio " + (hit.empty() ? std::string("-") : Fixed(hit.front().Ratio(), 2));
 
   if (!o.json_file.empty()) {
-    out["options"] = {{"scenario", o.scenario},   {"duration", o.duration},
-                      {"keys", o.keys},           {"writers", o.writers},
-                      {"readers", o.readers},     {"inband", o.inband},
+    out["options"] = {{"scenario", o.scenario},
+                      {"duration", o.duration},
+                      {"keys", o.keys},
+                      {"writers", o.writers},
+                      {"readers", o.readers},
+                      {"inband", o.inband},
                       {"double_delete_ms", o.double_delete_ms},
-                      {"herd_reads", o.herd_reads}, {"herd_rounds", o.herd_rounds},
+                      {"herd_reads", o.herd_reads},
+                      {"herd_rounds", o.herd_rounds},
                       {"penetration_reads", o.penetration_reads},
                       {"bloom_error_rate", o.bloom_error_rate},
-                      {"read_timeout_ms", o.read_timeout_ms}, {"db_delay_ms", o.db_delay_ms},
-                      {"connections", o.connections}, {"pipeline", o.pipeline}};
+                      {"read_timeout_ms", o.read_timeout_ms},
+                      {"db_delay_ms", o.db_delay_ms},
+                      {"connections", o.connections},
+                      {"pipeline", o.pipeline}};
     out["stale_read"] = json::array();
     for (auto& s : stale) out["stale_read"].push_back(s.ToJson());
     if (herd) {

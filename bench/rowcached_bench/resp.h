@@ -6,8 +6,6 @@
 // that calls Run(); its callbacks run there too, so per-connection state needs no locks.
 #pragma once
 
-#include <utility>  // before asio (environment.md)
-
 #include <boost/asio.hpp>
 #include <chrono>
 #include <cstdint>
@@ -16,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>  // before asio (environment.md)
 #include <vector>
 
 namespace rcbench {

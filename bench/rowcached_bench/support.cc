@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio.hpp>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -18,8 +19,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <utility>  // before asio (environment.md)
-
-#include <boost/asio.hpp>
 
 #include "resp.h"
 
@@ -167,7 +166,10 @@ class Pipe : public std::enable_shared_from_this<Pipe> {
  public:
   Pipe(std::shared_ptr<tcp::socket> from, std::shared_ptr<tcp::socket> to,
        const std::atomic<int>* delay_ms)
-      : from_(std::move(from)), to_(std::move(to)), delay_ms_(delay_ms), timer_(from_->get_executor()) {}
+      : from_(std::move(from)),
+        to_(std::move(to)),
+        delay_ms_(delay_ms),
+        timer_(from_->get_executor()) {}
 
   void Start() { Read(); }
 
@@ -179,14 +181,15 @@ class Pipe : public std::enable_shared_from_this<Pipe> {
 
   void Read() {
     auto self = shared_from_this();
-    from_->async_read_some(asio::buffer(buf_), [self](const boost::system::error_code& ec, size_t n) {
-      if (ec) return self->Close();
-      int d = self->delay_ms_ ? self->delay_ms_->load() : 0;
-      self->chunks_.push_back(
-          {Clock::now() + std::chrono::milliseconds(d), std::string(self->buf_, n)});
-      if (!self->writing_) self->WriteNext();
-      self->Read();
-    });
+    from_->async_read_some(
+        asio::buffer(buf_), [self](const boost::system::error_code& ec, size_t n) {
+          if (ec) return self->Close();
+          int d = self->delay_ms_ ? self->delay_ms_->load() : 0;
+          self->chunks_.push_back(
+              {Clock::now() + std::chrono::milliseconds(d), std::string(self->buf_, n)});
+          if (!self->writing_) self->WriteNext();
+          self->Read();
+        });
   }
 
   void WriteNext() {
@@ -235,13 +238,12 @@ struct DelayProxy::Impl {
       if (ec) return;  // acceptor closed
       auto server = std::make_shared<tcp::socket>(io);
       boost::system::error_code cec;
-      server->connect(tcp::endpoint(asio::ip::address_v4::loopback(),
-                                    static_cast<uint16_t>(target_port)),
-                      cec);
+      server->connect(
+          tcp::endpoint(asio::ip::address_v4::loopback(), static_cast<uint16_t>(target_port)), cec);
       if (!cec) {
         client->set_option(tcp::no_delay(true));
         server->set_option(tcp::no_delay(true));
-        std::make_shared<Pipe>(client, server, nullptr)->Start();  // requests: undelayed
+        std::make_shared<Pipe>(client, server, nullptr)->Start();   // requests: undelayed
         std::make_shared<Pipe>(server, client, delay_ms)->Start();  // replies: delayed
       }
       Accept();
@@ -312,8 +314,8 @@ void Progress::Loop() {
     std::string count = counter_ ? "  " + WithCommas(n) + " " + unit_ + "  " +
                                        WithCommas(static_cast<uint64_t>(t > 0 ? n / t : 0)) + "/s"
                                  : "";
-    std::snprintf(buf, sizeof(buf), "  [%s] %-28s %5.1f/%.0f s%s", bar.c_str(), label_.c_str(),
-                  t, seconds_, count.c_str());
+    std::snprintf(buf, sizeof(buf), "  [%s] %-28s %5.1f/%.0f s%s", bar.c_str(), label_.c_str(), t,
+                  seconds_, count.c_str());
     if (tty) {
       std::fprintf(stderr, "\r%s\033[K%s", buf, final ? "\n" : "");
     } else {
@@ -325,8 +327,10 @@ void Progress::Loop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     auto now = Clock::now();
     if (tty || now - last_print >= std::chrono::seconds(2)) {
-      if (tty) line(false);
-      else if (!done_.load()) line(false);
+      if (tty)
+        line(false);
+      else if (!done_.load())
+        line(false);
       last_print = now;
     }
   }
