@@ -6,7 +6,10 @@
 // that calls Run(); its callbacks run there too, so per-connection state needs no locks.
 #pragma once
 
+// clang-format off
+#include <utility>  // before asio (environment.md)
 #include <boost/asio.hpp>
+// clang-format on
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -14,7 +17,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <utility>  // before asio (environment.md)
 #include <vector>
 
 namespace rcbench {

@@ -9,7 +9,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+// clang-format off
+#include <utility>  // before asio (environment.md)
 #include <boost/asio.hpp>
+// clang-format on
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -18,7 +21,6 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <utility>  // before asio (environment.md)
 
 #include "resp.h"
 
