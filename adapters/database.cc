@@ -423,6 +423,28 @@ std::string SqlBuilder::Upsert(const TableSchema& table, const Column& key,
   return sql;
 }
 
+std::string SqlBuilder::UpdateRow(const TableSchema& table, const Column& key,
+                                  const std::vector<const Column*>& columns) const {
+  std::string sql = "UPDATE " + QuoteIdentifier(dialect, table.name) + " SET ";
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (i > 0) sql += ", ";
+    sql += QuoteIdentifier(dialect, columns[i]->name) + " = " + Placeholder(int(i) + 1);
+  }
+  sql +=
+      " WHERE " + QuoteIdentifier(dialect, key.name) + " = " + Placeholder(int(columns.size()) + 1);
+  return sql;
+}
+
+std::string SqlBuilder::InsertRow(const TableSchema& table, const Column& key,
+                                  const std::vector<const Column*>& columns) const {
+  std::string sql = "INSERT INTO " + QuoteIdentifier(dialect, table.name) + " (" +
+                    QuoteIdentifier(dialect, key.name);
+  for (const Column* c : columns) sql += ", " + QuoteIdentifier(dialect, c->name);
+  sql += ") VALUES (" + Placeholder(1);
+  for (std::size_t i = 0; i < columns.size(); ++i) sql += ", " + Placeholder(int(i) + 2);
+  return sql + ")";
+}
+
 std::string SqlBuilder::ScanKeys(const TableSchema& table, const Column& key,
                                  bool after_key) const {
   const std::string qkey = QuoteIdentifier(dialect, key.name);

@@ -59,6 +59,14 @@ struct SqlBuilder {
   std::string Delete(const TableSchema& table, const Column& key) const;
   std::string Upsert(const TableSchema& table, const Column& key,
                      const std::vector<const Column*>& columns) const;
+  // Partial-row upsert in two steps (a one-statement INSERT ... ON CONFLICT/DUPLICATE KEY cannot
+  // update some columns of a row whose other NOT NULL columns have no default: every database
+  // checks the proposed insert row first). UpdateRow binds the values at 1..n and the key at
+  // n+1; InsertRow binds the key at 1 and the values at 2..n+1.
+  std::string UpdateRow(const TableSchema& table, const Column& key,
+                        const std::vector<const Column*>& columns) const;
+  std::string InsertRow(const TableSchema& table, const Column& key,
+                        const std::vector<const Column*>& columns) const;
   // First batch when `after_key` is false; else keys greater than the first parameter. The last
   // parameter is the batch size.
   std::string ScanKeys(const TableSchema& table, const Column& key, bool after_key) const;

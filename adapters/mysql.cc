@@ -115,6 +115,8 @@ class MySqlConnection final : public internal::SessionConnection {
       o["OPT_RECONNECT"] = false;  // reconnecting is ours to do: it drops prepared statements
       o["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
       o["CLIENT_MULTI_STATEMENTS"] = false;
+      // UPDATE reports the rows it matched, not only those it changed (Upsert relies on it).
+      o["CLIENT_FOUND_ROWS"] = true;
       conn_.reset(Driver()->connect(o));
       conn_->setAutoCommit(true);
       {
@@ -219,30 +221,53 @@ class MySqlConnection final : public internal::SessionConnection {
 
   Result<void> DoUpsert(const TableSchema& table, const Column& key, std::string_view pk,
                         const std::vector<Assignment>& values) override {
-    Result<void> result = Guard<void>([&]() -> Result<void> {
-      std::vector<const Column*> columns;
-      for (const Assignment& a : values) columns.push_back(a.column);
-      sql::PreparedStatement* ps = Prepare(builder_.Upsert(table, key, columns));
-      BindKey(ps, 1, key, pk);
-      for (std::size_t i = 0; i < values.size(); ++i) {
-        const auto index = static_cast<unsigned>(i + 2);
-        if (values[i].value->has_value()) {
-          ps->setString(index, sql::SQLString(**values[i].value));
-        } else {
-          ps->setNull(index, sql::DataType::VARCHAR);
-        }
-      }
-      Update(ps);
-      return {};
-    });
-    if (result.status() == Status::kConstraintViolated &&
-        result.message().find("'" + key.name + "' cannot be null") != std::string::npos) {
-      return Error(Status::kConstraintViolated,
-                   "another row of '" + table.name +
-                       "' already holds a value that must be unique (duplicate entry on a "
-                       "unique key other than the primary key)");
+    std::vector<const Column*> columns;
+    for (const Assignment& a : values) columns.push_back(a.column);
+    if (columns.empty()) {
+      return Guard<void>([&]() -> Result<void> {
+        RunWrite(builder_.Upsert(table, key, columns), key, pk, values, 1);
+        return {};
+      });
     }
-    return result;
+    // Update the existing row; insert only if there is none (see SqlBuilder::UpdateRow). The
+    // session counts matched rows (CLIENT_FOUND_ROWS), so an update that changes nothing still
+    // reports the row. A concurrent insert of the same key makes the insert fail with a duplicate
+    // entry: the update then finds the row.
+    const int key_last = static_cast<int>(values.size()) + 1;
+    Result<int> updated = Guard<int>([&]() -> Result<int> {
+      return RunWrite(builder_.UpdateRow(table, key, columns), key, pk, values, key_last);
+    });
+    if (!updated.ok()) return updated.error();
+    if (*updated > 0) return {};
+    Result<int> inserted = Guard<int>([&]() -> Result<int> {
+      return RunWrite(builder_.InsertRow(table, key, columns), key, pk, values, 1);
+    });
+    if (inserted.ok()) return {};
+    if (inserted.status() == Status::kConstraintViolated) {
+      Result<int> retried = Guard<int>([&]() -> Result<int> {
+        return RunWrite(builder_.UpdateRow(table, key, columns), key, pk, values, key_last);
+      });
+      if (retried.ok() && *retried > 0) return {};
+    }
+    return inserted.error();
+  }
+
+  // Runs a write with the key bound at `key_index` and the values around it. Throws driver
+  // exceptions (callers wrap it in Guard). Returns the rows matched.
+  int RunWrite(const std::string& sql_text, const Column& key, std::string_view pk,
+               const std::vector<Assignment>& values, int key_index) {
+    sql::PreparedStatement* ps = Prepare(sql_text);
+    BindKey(ps, static_cast<unsigned>(key_index), key, pk);
+    const unsigned first_value = key_index == 1 ? 2 : 1;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const auto index = static_cast<unsigned>(i) + first_value;
+      if (values[i].value->has_value()) {
+        ps->setString(index, sql::SQLString(**values[i].value));
+      } else {
+        ps->setNull(index, sql::DataType::VARCHAR);
+      }
+    }
+    return Update(ps);
   }
 
   Result<void> DoDelete(const TableSchema& table, const Column& key, std::string_view pk) override {

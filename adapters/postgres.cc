@@ -208,21 +208,37 @@ class PostgresConnection final : public internal::SessionConnection {
     return Guard<void>([&]() -> Result<void> {
       const std::string key_text(pk);
       std::vector<std::string> encoded(values.size());  // hex forms of binary values
-      std::vector<PgParam> params{{&key_text}};
+      std::vector<PgParam> value_params;
       std::vector<const Column*> columns;
       for (std::size_t i = 0; i < values.size(); ++i) {
         columns.push_back(values[i].column);
         const Value& v = *values[i].value;
         if (!v) {
-          params.push_back({});
+          value_params.push_back({});
         } else if (values[i].column->binary) {
           encoded[i] = HexEncodeBytea(*v);
-          params.push_back({&encoded[i]});
+          value_params.push_back({&encoded[i]});
         } else {
-          params.push_back({&*v});
+          value_params.push_back({&*v});
         }
       }
-      Exec(builder_.Upsert(table, key, columns), params);
+      std::vector<PgParam> key_first{{&key_text}};
+      key_first.insert(key_first.end(), value_params.begin(), value_params.end());
+      if (columns.empty()) {
+        Exec(builder_.Upsert(table, key, columns), key_first);
+        return {};
+      }
+      // Update the existing row; insert only if there is none (see SqlBuilder::UpdateRow). A
+      // concurrent insert of the same key makes the insert fail: the update then finds the row.
+      std::vector<PgParam> key_last = value_params;
+      key_last.push_back({&key_text});
+      if (Exec(builder_.UpdateRow(table, key, columns), key_last).affected_rows() > 0) return {};
+      try {
+        Exec(builder_.InsertRow(table, key, columns), key_first);
+      } catch (const pqxx::unique_violation&) {
+        if (Exec(builder_.UpdateRow(table, key, columns), key_last).affected_rows() > 0) return {};
+        throw;
+      }
       return {};
     });
   }

@@ -137,12 +137,37 @@ class SqliteConnection final : public internal::SessionConnection {
                         const std::vector<Assignment>& values) override {
     std::vector<const Column*> columns;
     for (const Assignment& a : values) columns.push_back(a.column);
-    Result<sqlite3_stmt*> stmt = Prepare(builder_.Upsert(table, key, columns));
+    if (columns.empty()) {
+      Result<int> r = RunWrite(builder_.Upsert(table, key, columns), key, pk, values, 1);
+      return r.ok() ? Result<void>() : Result<void>(r.error());
+    }
+    // Update the existing row; insert only if there is none. A concurrent insert of the same key
+    // between the two makes the insert fail: the update then finds the row.
+    Result<int> updated = RunWrite(builder_.UpdateRow(table, key, columns), key, pk, values,
+                                   static_cast<int>(values.size()) + 1);
+    if (!updated.ok()) return updated.error();
+    if (*updated > 0) return {};
+    Result<int> inserted = RunWrite(builder_.InsertRow(table, key, columns), key, pk, values, 1);
+    if (inserted.ok() || inserted.status() != Status::kConstraintViolated) {
+      return inserted.ok() ? Result<void>() : Result<void>(inserted.error());
+    }
+    Result<int> retried = RunWrite(builder_.UpdateRow(table, key, columns), key, pk, values,
+                                   static_cast<int>(values.size()) + 1);
+    if (retried.ok() && *retried > 0) return {};
+    return inserted.error();
+  }
+
+  // Runs a write with the key bound at `key_index` and the values around it (before it when the
+  // key is last, after it when it is first). Returns the rows changed.
+  Result<int> RunWrite(const std::string& sql, const Column& key, std::string_view pk,
+                       const std::vector<Assignment>& values, int key_index) {
+    Result<sqlite3_stmt*> stmt = Prepare(sql);
     if (!stmt.ok()) return stmt.error();
     Statement s(this, *stmt);
-    BindKey(*stmt, 1, key, pk);
+    BindKey(*stmt, key_index, key, pk);
+    const int first_value = key_index == 1 ? 2 : 1;
     for (std::size_t i = 0; i < values.size(); ++i) {
-      const int index = static_cast<int>(i + 2);
+      const int index = static_cast<int>(i) + first_value;
       const Value& v = *values[i].value;
       if (!v) {
         sqlite3_bind_null(*stmt, index);
@@ -154,7 +179,7 @@ class SqliteConnection final : public internal::SessionConnection {
     }
     int rc = Step(*stmt);
     if (rc != SQLITE_DONE) return Failure(rc);
-    return {};
+    return sqlite3_changes(db_);
   }
 
   Result<void> DoDelete(const TableSchema& table, const Column& key, std::string_view pk) override {

@@ -288,6 +288,36 @@ void ConstraintViolations(Backend& backend) {
 }
 ADAPTER_TEST_ALL("constraint violations are reported as such", ConstraintViolations)
 
+// Regression: a one-statement INSERT ... ON CONFLICT / ON DUPLICATE KEY upsert refused to update
+// some columns of a row whose other NOT NULL columns have no default (every database checks the
+// proposed insert row first), so `HSET products:42 price 9.90` failed on ordinary schemas.
+void PartialUpdateOfNotNullRow(Backend& backend) {
+  backend.Recreate("t_partial",
+                   "CREATE TABLE t_partial (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, "
+                   "price DECIMAL(10,2) NOT NULL, stock INT NOT NULL)");
+  backend.Admin("INSERT INTO t_partial VALUES (1, 'a', 1.00, 5)");
+  auto db = backend.Open();
+  auto conn = db->Connect();
+  REQUIRE(conn->Describe("t_partial").ok());
+  auto r = conn->Upsert("t_partial", "1", {{"price", "9.90"}});
+  INFO(r.ToString());
+  REQUIRE(r.ok());
+  // The same values again: the row is matched even though nothing changes.
+  REQUIRE(conn->Upsert("t_partial", "1", {{"price", "9.90"}}).ok());
+  auto row = conn->FetchRow("t_partial", "1");
+  REQUIRE(row.ok());
+  CHECK((*row)[1].value == "a");
+  CHECK((*row)[2].value == (backend.dialect() == Dialect::kSqlite ? "9.9" : "9.90"));
+  CHECK((*row)[3].value == "5");
+  // A new row still needs every NOT NULL column: the database says which.
+  CHECK(conn->Upsert("t_partial", "2", {{"price", "1.00"}}).status() ==
+        Status::kConstraintViolated);
+  REQUIRE(conn->Upsert("t_partial", "2", {{"name", "b"}, {"price", "1.00"}, {"stock", "1"}}).ok());
+  CHECK(conn->FetchRow("t_partial", "2").ok());
+}
+ADAPTER_TEST_ALL("upsert updates some columns of a row with NOT NULL columns",
+                 PartialUpdateOfNotNullRow)
+
 void PreparedStatementsCached(Backend& backend) {
   backend.Recreate("t_prep", "CREATE TABLE t_prep (id INT PRIMARY KEY, v TEXT)");
   for (bool cache : {true, false}) {
