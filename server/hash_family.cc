@@ -476,27 +476,6 @@ void CmdHRandField(CommandContext& ctx) {
   }
 }
 
-// A SCAN cursor as Redis' parseScanCursorOrReply reads it with strtoul: an optional sign (a '-'
-// negates modulo 2^64), decimal digits, no spaces; the empty string is 0.
-bool ParseScanCursor(std::string_view s, uint64_t* out) {
-  size_t i = 0;
-  bool negative = false;
-  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
-    negative = s[0] == '-';
-    i = 1;
-    if (i == s.size()) return false;  // a sign alone converts nothing
-  }
-  uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    uint64_t digit = static_cast<uint64_t>(s[i] - '0');
-    if (v > (UINT64_MAX - digit) / 10) return false;  // ERANGE
-    v = v * 10 + digit;
-  }
-  *out = negative ? ~v + 1 : v;
-  return true;
-}
-
 void CmdHScan(CommandContext& ctx) {
   // Redis' order: the cursor, then the key (absent: an empty page whatever the options; another
   // type: WRONGTYPE), then the options. They are parsed first and their error held back.

@@ -5,28 +5,17 @@
 #include <functional>
 #include <unordered_set>
 
+#include "server/util.h"
+
 namespace rowcached::server {
 
 namespace {
 constexpr size_t kMinBuckets = 4;
 
-uint64_t Rev(uint64_t v) {
-  v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
-  v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
-  v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((v & 0x0F0F0F0F0F0F0F0FULL) << 4);
-  return __builtin_bswap64(v);
-}
 }  // namespace
 
 namespace hash_internal {
-uint64_t NextCursor(uint64_t cursor, uint64_t mask) {
-  // Increment the reversed cursor: the high bits of the bucket index move first, so a table
-  // that doubled or halved between two steps neither skips nor (when growing) repeats buckets.
-  cursor |= ~mask;
-  cursor = Rev(cursor);
-  ++cursor;
-  return Rev(cursor);
-}
+uint64_t NextCursor(uint64_t cursor, uint64_t mask) { return NextScanCursor(cursor, mask); }
 }  // namespace hash_internal
 
 HashObject::~HashObject() { FreeNodes(); }

@@ -236,27 +236,6 @@ bool ParseIntOrReply(CommandContext& ctx, std::string_view s, int* out, std::str
   return true;
 }
 
-// SCAN's cursor, parsed as Redis' parseScanCursorOrReply does with strtoul: optional sign
-// (a '-' negates modulo 2^64), decimal digits, no leading space; the empty string is 0.
-bool ParseScanCursor(std::string_view s, uint64_t* out) {
-  size_t i = 0;
-  bool negative = false;
-  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
-    negative = s[0] == '-';
-    i = 1;
-    if (i == s.size()) return false;  // a sign alone converts nothing
-  }
-  uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    uint64_t digit = static_cast<uint64_t>(s[i] - '0');
-    if (v > (UINT64_MAX - digit) / 10) return false;  // ERANGE
-    v = v * 10 + digit;
-  }
-  *out = negative ? ~v + 1 : v;
-  return true;
-}
-
 bool IsLfuPolicy(const std::string& policy) { return policy.ends_with("-lfu"); }
 bool IsLruPolicy(const std::string& policy) { return policy.ends_with("-lru"); }
 

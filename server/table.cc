@@ -2,16 +2,12 @@
 
 #include <bit>
 
+#include "server/util.h"
+
 namespace rowcached::server {
 namespace {
 constexpr size_t kMinBuckets = 4;
 
-uint64_t Rev(uint64_t v) {
-  v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
-  v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
-  v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((v & 0x0F0F0F0F0F0F0F0FULL) << 4);
-  return __builtin_bswap64(v);
-}
 }  // namespace
 
 uint64_t Table::Hash(std::string_view key) {
@@ -92,10 +88,7 @@ uint64_t Table::Scan(uint64_t cursor, const std::function<void(Entry*)>& fn) con
   if (size_ == 0) return 0;
   uint64_t mask = buckets_.size() - 1;
   for (Entry* e = buckets_[cursor & mask]; e != nullptr; e = e->next) fn(e);
-  cursor |= ~mask;
-  cursor = Rev(cursor);
-  ++cursor;
-  return Rev(cursor);
+  return NextScanCursor(cursor, mask);
 }
 
 void Table::ForEach(const std::function<void(Entry*)>& fn) const {

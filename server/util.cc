@@ -166,6 +166,38 @@ bool GlobMatch(std::string_view pattern, std::string_view str, bool nocase) {
   return Match(pattern.data(), pattern.size(), str.data(), str.size(), nocase, 0);
 }
 
+uint64_t NextScanCursor(uint64_t cursor, uint64_t mask) {
+  auto reverse = [](uint64_t v) {
+    v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
+    v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
+    v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((v & 0x0F0F0F0F0F0F0F0FULL) << 4);
+    return __builtin_bswap64(v);
+  };
+  cursor |= ~mask;
+  cursor = reverse(cursor);
+  ++cursor;
+  return reverse(cursor);
+}
+
+bool ParseScanCursor(std::string_view s, uint64_t* out) {
+  size_t i = 0;
+  bool negative = false;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    negative = s[0] == '-';
+    i = 1;
+    if (i == s.size()) return false;  // a sign alone converts nothing
+  }
+  uint64_t v = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    uint64_t digit = static_cast<uint64_t>(s[i] - '0');
+    if (v > (UINT64_MAX - digit) / 10) return false;  // ERANGE
+    v = v * 10 + digit;
+  }
+  *out = negative ? ~v + 1 : v;
+  return true;
+}
+
 std::string Int64ToString(int64_t v) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);

@@ -16,6 +16,13 @@ bool ParseDouble(std::string_view s, double* out);
 bool ParseLongDouble(std::string_view s, long double* out);
 // Glob-style match as Redis' stringmatchlen (*, ?, [abc], [^a], [a-z], \x), optional nocase.
 bool GlobMatch(std::string_view pattern, std::string_view str, bool nocase = false);
+// The next cursor of Redis' reverse-binary SCAN over a power-of-two bucket array with `mask`
+// (buckets - 1): the high bits of the bucket index move first, so a table that doubled or halved
+// between two steps neither skips buckets nor (when growing) repeats them. 0 = done.
+uint64_t NextScanCursor(uint64_t cursor, uint64_t mask);
+// A SCAN cursor as Redis' parseScanCursorOrReply reads it with strtoul: an optional sign (a '-'
+// negates modulo 2^64), decimal digits, no spaces; the empty string is 0.
+bool ParseScanCursor(std::string_view s, uint64_t* out);
 // Integer to decimal text.
 std::string Int64ToString(int64_t v);
 
