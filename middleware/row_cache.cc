@@ -26,6 +26,9 @@ using server::ReplyBuilder;
 constexpr size_t kSlots = size_t{1} << 16;
 // Rows live in database 0 whatever the client SELECTed: a table key names a database row.
 constexpr int kRowDb = 0;
+// How long a stale row stays available to on_timeout = "stale" after it turned stale: long
+// enough to ride out a database outage or slow spell, short enough not to pin dead rows forever.
+constexpr int64_t kStaleGraceMs = 60 * 60 * 1000;
 
 // The cached form of a row (or of its absence).
 class RowValue final : public server::Object {
@@ -611,6 +614,24 @@ class RowCache final : public server::KeyInterceptor,
   // On the key's worker: read the database and install if no write or invalidation came since.
   FetchResult Refill(const ReadRequest& req, uint64_t gen) {
     Table& t = *req.table;
+    {
+      // A read that missed just as an earlier refill of this generation completed opens a new
+      // group: the row is installed by now, so serve it without another database read (one
+      // database read per invalidation, however the misses interleave).
+      server::ShardLocks locks;
+      locks.LockOne(server_.keyspace(), req.key);
+      server::Db db(&server_.keyspace(), kRowDb);
+      server::Entry* e = db.Find(req.key);
+      if (e != nullptr && e->type() == server::ValueType::kRow &&
+          Slot(req.key).load(std::memory_order_relaxed) == gen) {
+        auto* v = static_cast<RowValue*>(e->object());
+        if (v->Fresh(db.NowMs())) {
+          FetchResult cached;
+          cached.row = v->row;
+          return cached;
+        }
+      }
+    }
     t.stats.refreshes.fetch_add(1, std::memory_order_relaxed);
     FetchResult out = FetchFromDb(ThreadConnection(*db_), t, req.pk);
     if (out.status != adapters::Status::kOk) return out;
@@ -650,7 +671,8 @@ class RowCache final : public server::KeyInterceptor,
   }
 
   // REQUIRES: the key's shard lock. `ttl_ms` 0 = no expiry. Rows of on_timeout = stale tables
-  // stay in the keyspace for one more ttl after they turn stale, as the fallback value.
+  // stay in the keyspace after they turn stale, as the fallback value while the database is
+  // slow or down: for kStaleGraceMs or one more ttl, whichever is longer (eviction still applies).
   void Install(const std::string& key, const Table& t, std::shared_ptr<const Row> row,
                int64_t ttl_ms, int64_t now) {
     server::Db db(&server_.keyspace(), kRowDb);
@@ -658,7 +680,9 @@ class RowCache final : public server::KeyInterceptor,
     server::Entry* e =
         db.SetObject(key, server::ValueType::kRow, std::make_unique<RowValue>(row, fresh_until));
     if (ttl_ms != 0) {
-      int64_t keep = t.options.on_timeout == OnTimeout::kStale && row ? 2 * ttl_ms : ttl_ms;
+      int64_t keep = t.options.on_timeout == OnTimeout::kStale && row
+                         ? ttl_ms + std::max(ttl_ms, kStaleGraceMs)
+                         : ttl_ms;
       db.SetExpireAt(e, now + keep);
     }
   }

@@ -21,11 +21,13 @@
 //     bloom loaded and !bloom.MightContain(pk)  -> reply "no row" (database never touched)
 //     breaker open                              -> stale row, or -TRYAGAIN database unavailable
 //     park the reply; queues.SubmitRefresh(key, gen, fetch, deadline = now + read_timeout)
-//       worker, once per merged group: row = FetchRow(pk)
+//       worker, once per merged group: row already installed for gen? -> that row (no database)
+//                                         else row = FetchRow(pk)
 //           lock shard: if slot(key) == gen: install row (ttl +- jitter) or negative (negative_ttl)
 //       every waiter: reply from row
 //       deadline passed first: on_timeout = db: FetchRow on the fallback pool (never installed)
-//                                            stale: last row if kept, else -TRYAGAIN read timed out
+//                                            stale: last row (kept 1 h past its ttl), else
+//                                                   -TRYAGAIN read timed out
 //                                            error: -TRYAGAIN read timed out
 //   Write (HSET/ROW.SET), ordered on the key's queue; replies only after the database committed:
 //       Upsert(pk, values); gen = slot(key); row = FetchRow(pk)       (the row as stored)
