@@ -423,6 +423,20 @@ std::string SqlBuilder::Upsert(const TableSchema& table, const Column& key,
   return sql;
 }
 
+Result<std::shared_ptr<Shared>> NewShared(const Options& options, Dialect dialect,
+                                          std::string_view factory, std::string_view expected) {
+  Result<ParsedUrl> parsed = ParseUrl(options);
+  if (!parsed.ok()) return parsed.error();
+  if (parsed->dialect != dialect) {
+    return Error(Status::kInvalidArgument, std::string(factory) + " needs a " +
+                                               std::string(expected) + " URL, got '" +
+                                               parsed->redacted + "'");
+  }
+  auto shared = std::make_shared<Shared>();
+  shared->url = std::move(parsed).value();
+  return shared;
+}
+
 std::string SqlBuilder::UpdateRow(const TableSchema& table, const Column& key,
                                   const std::vector<const Column*>& columns) const {
   std::string sql = "UPDATE " + QuoteIdentifier(dialect, table.name) + " SET ";

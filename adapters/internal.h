@@ -36,6 +36,25 @@ struct Shared {
   Catalog catalog;
 };
 
+// The state of a new Database: options.url parsed and checked to name `dialect`. A URL of another
+// scheme is kInvalidArgument "<factory> needs a <expected> URL, got '<redacted url>'".
+Result<std::shared_ptr<Shared>> NewShared(const Options& options, Dialect dialect,
+                                          std::string_view factory, std::string_view expected);
+
+// The Database of every back end: the connections differ, nothing else does.
+template <typename ConnectionT, Dialect kDialect>
+class SessionDatabase final : public Database {
+ public:
+  explicit SessionDatabase(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+  Dialect dialect() const override { return kDialect; }
+  const std::string& redacted_url() const override { return shared_->url.redacted; }
+  const Options& options() const override { return shared_->url.options; }
+  std::unique_ptr<Connection> Connect() override { return std::make_unique<ConnectionT>(shared_); }
+
+ private:
+  std::shared_ptr<Shared> shared_;
+};
+
 // A name fit for a message: at most 64 bytes, control bytes escaped.
 std::string Printable(std::string_view text);
 

@@ -440,34 +440,15 @@ class MySqlConnection final : public internal::SessionConnection {
   std::unique_ptr<sql::PreparedStatement> scratch_;  // the uncached statement of the last call
 };
 
-class MySqlDatabase final : public Database {
- public:
-  explicit MySqlDatabase(std::shared_ptr<internal::Shared> shared) : shared_(std::move(shared)) {
-    Driver();  // build the driver now, on the creating thread
-  }
-  Dialect dialect() const override { return Dialect::kMySql; }
-  const std::string& redacted_url() const override { return shared_->url.redacted; }
-  const Options& options() const override { return shared_->url.options; }
-  std::unique_ptr<Connection> Connect() override {
-    return std::make_unique<MySqlConnection>(shared_);
-  }
-
- private:
-  std::shared_ptr<internal::Shared> shared_;
-};
-
 }  // namespace
 
 Result<std::unique_ptr<Database>> NewMySql(const Options& options) {
-  Result<ParsedUrl> parsed = ParseUrl(options);
-  if (!parsed.ok()) return parsed.error();
-  if (parsed->dialect != Dialect::kMySql) {
-    return Error(Status::kInvalidArgument,
-                 "NewMySql needs a mysql:// URL, got '" + parsed->redacted + "'");
-  }
-  auto shared = std::make_shared<internal::Shared>();
-  shared->url = std::move(parsed).value();
-  return std::unique_ptr<Database>(std::make_unique<MySqlDatabase>(std::move(shared)));
+  auto shared = internal::NewShared(options, Dialect::kMySql, "NewMySql", "mysql://");
+  if (!shared.ok()) return shared.error();
+  Driver();  // build the driver now, on the creating thread (it is not thread-safe)
+  return std::unique_ptr<Database>(
+      std::make_unique<internal::SessionDatabase<MySqlConnection, Dialect::kMySql>>(
+          std::move(shared).value()));
 }
 
 }  // namespace rowcached::adapters

@@ -353,33 +353,14 @@ class PostgresConnection final : public internal::SessionConnection {
   std::uint64_t next_statement_ = 0;
 };
 
-class PostgresDatabase final : public Database {
- public:
-  explicit PostgresDatabase(std::shared_ptr<internal::Shared> shared)
-      : shared_(std::move(shared)) {}
-  Dialect dialect() const override { return Dialect::kPostgres; }
-  const std::string& redacted_url() const override { return shared_->url.redacted; }
-  const Options& options() const override { return shared_->url.options; }
-  std::unique_ptr<Connection> Connect() override {
-    return std::make_unique<PostgresConnection>(shared_);
-  }
-
- private:
-  std::shared_ptr<internal::Shared> shared_;
-};
-
 }  // namespace
 
 Result<std::unique_ptr<Database>> NewPostgres(const Options& options) {
-  Result<ParsedUrl> parsed = ParseUrl(options);
-  if (!parsed.ok()) return parsed.error();
-  if (parsed->dialect != Dialect::kPostgres) {
-    return Error(Status::kInvalidArgument,
-                 "NewPostgres needs a postgresql:// URL, got '" + parsed->redacted + "'");
-  }
-  auto shared = std::make_shared<internal::Shared>();
-  shared->url = std::move(parsed).value();
-  return std::unique_ptr<Database>(std::make_unique<PostgresDatabase>(std::move(shared)));
+  auto shared = internal::NewShared(options, Dialect::kPostgres, "NewPostgres", "postgresql://");
+  if (!shared.ok()) return shared.error();
+  return std::unique_ptr<Database>(
+      std::make_unique<internal::SessionDatabase<PostgresConnection, Dialect::kPostgres>>(
+          std::move(shared).value()));
 }
 
 }  // namespace rowcached::adapters

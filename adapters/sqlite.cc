@@ -331,32 +331,14 @@ class SqliteConnection final : public internal::SessionConnection {
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 };
 
-class SqliteDatabase final : public Database {
- public:
-  explicit SqliteDatabase(std::shared_ptr<internal::Shared> shared) : shared_(std::move(shared)) {}
-  Dialect dialect() const override { return Dialect::kSqlite; }
-  const std::string& redacted_url() const override { return shared_->url.redacted; }
-  const Options& options() const override { return shared_->url.options; }
-  std::unique_ptr<Connection> Connect() override {
-    return std::make_unique<SqliteConnection>(shared_);
-  }
-
- private:
-  std::shared_ptr<internal::Shared> shared_;
-};
-
 }  // namespace
 
 Result<std::unique_ptr<Database>> NewSqlite(const Options& options) {
-  Result<ParsedUrl> parsed = ParseUrl(options);
-  if (!parsed.ok()) return parsed.error();
-  if (parsed->dialect != Dialect::kSqlite) {
-    return Error(Status::kInvalidArgument,
-                 "NewSqlite needs a sqlite:PATH URL, got '" + parsed->redacted + "'");
-  }
-  auto shared = std::make_shared<internal::Shared>();
-  shared->url = std::move(parsed).value();
-  return std::unique_ptr<Database>(std::make_unique<SqliteDatabase>(std::move(shared)));
+  auto shared = internal::NewShared(options, Dialect::kSqlite, "NewSqlite", "sqlite:PATH");
+  if (!shared.ok()) return shared.error();
+  return std::unique_ptr<Database>(
+      std::make_unique<internal::SessionDatabase<SqliteConnection, Dialect::kSqlite>>(
+          std::move(shared).value()));
 }
 
 }  // namespace rowcached::adapters
