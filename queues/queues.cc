@@ -39,6 +39,8 @@ struct QueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
 
 // A sleep shorter than this means work was arriving faster than a sleep/wake cycle costs, so
 // spinning next time would have been cheaper.
+constexpr std::size_t kPausesPerYield = 64;  // a power of two
+
 constexpr auto kShortSleep = std::chrono::microseconds(50);
 
 inline void CpuRelax() noexcept {
@@ -380,8 +382,13 @@ void KeyQueues::WorkerLoop(Queue& q) {
     if (n == 0 && spin > 0) {
       std::size_t i = 0;
       while (i < spin && q.items.size_approx() == 0) {
-        CpuRelax();
-        ++i;
+        // With more threads than cores the submitter may need this very core: give it up now
+        // and then instead of only pausing, which also beats a futex sleep/wake pair.
+        if ((++i & (kPausesPerYield - 1)) == 0) {
+          std::this_thread::yield();
+        } else {
+          CpuRelax();
+        }
       }
       if (i < spin) {
         spin = std::min(max_spin, spin * 2);

@@ -4,14 +4,18 @@
 // depth with inline rejection, FIFO), measured in the same run.
 //
 //   queues_bench [--ops N] [--repeat R] [--rate OPS_PER_S] [--seconds S]
+//                [--max-spin N] [--batch N] [--queues N]     (tuning: KeyQueues Options)
 //
 // Per configuration (1, 4, 16 queues; 2 producer threads):
 //   saturation: the producers submit N operations as fast as they can (retrying on kQueueFull);
 //               throughput = N / time until the last operation completed; median of R runs.
 //   paced:      the producers submit at RATE ops/s in total for S seconds; enqueue-to-start
 //               latency p50/p99 (time from just before Submit to the operation starting).
+//   idle:       CPU the process burns in the second after a saturation burst (spinning must stop).
 // Completion = the operation records its latency and bumps its queue's completion counter.
 // Last line: "queues: <ratio> ops/s ratio vs mutex-deque (16 queues)".
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -189,6 +193,24 @@ Result Run(Impl& impl, std::size_t nqueues, std::uint64_t ops, double rate) {
   return {static_cast<double>(total) / secs, q::LatencyHistogram::Summarize(counts, max_ns)};
 }
 
+double ProcessCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
+// CPU the workers burn once work stops: the adaptive spin must decay to sleeping at once.
+double IdleCpuShare(q::Options options, std::uint64_t ops) {
+  q::KeyQueues impl(options);
+  Run(impl, options.queues, ops, 0);
+  const double cpu0 = ProcessCpuSeconds();
+  const auto t0 = Clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  return (ProcessCpuSeconds() - cpu0) / wall;
+}
+
 std::string Us(std::uint64_t ns) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(ns) / 1000.0);
@@ -202,6 +224,8 @@ int main(int argc, char** argv) {
   int repeat = 3;
   double rate = 100'000;
   double seconds = 1.0;
+  q::Options tuned{.max_depth = kMaxDepth};
+  std::vector<std::size_t> sizes = {1, 4, 16};
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--ops")) {
       ops = std::strtoull(argv[i + 1], nullptr, 10);
@@ -211,8 +235,16 @@ int main(int argc, char** argv) {
       rate = std::strtod(argv[i + 1], nullptr);
     } else if (!std::strcmp(argv[i], "--seconds")) {
       seconds = std::strtod(argv[i + 1], nullptr);
+    } else if (!std::strcmp(argv[i], "--max-spin")) {
+      tuned.max_spin = std::strtoull(argv[i + 1], nullptr, 10);
+    } else if (!std::strcmp(argv[i], "--batch")) {
+      tuned.dequeue_batch = std::strtoull(argv[i + 1], nullptr, 10);
+    } else if (!std::strcmp(argv[i], "--queues")) {
+      sizes = {std::strtoull(argv[i + 1], nullptr, 10)};
     } else {
-      std::fprintf(stderr, "usage: %s [--ops N] [--repeat R] [--rate OPS_PER_S] [--seconds S]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--ops N] [--repeat R] [--rate OPS_PER_S] [--seconds S] "
+                   "[--max-spin N] [--batch N] [--queues N]\n",
                    argv[0]);
       return 2;
     }
@@ -232,12 +264,14 @@ int main(int argc, char** argv) {
               "sat p99us", "paced p50us", "paced p99us", "paced p999us");
 
   double ratio16 = 0;
-  for (std::size_t n : {std::size_t{1}, std::size_t{4}, std::size_t{16}}) {
+  for (std::size_t n : sizes) {
+    q::Options options = tuned;
+    options.queues = n;
     std::vector<double> ours, base;
     Result ours_sat, base_sat;
     for (int r = 0; r < repeat; ++r) {  // interleaved, so drift hits both alike
       {
-        q::KeyQueues impl({.queues = n, .max_depth = kMaxDepth});
+        q::KeyQueues impl(options);
         ours_sat = Run(impl, n, ops, 0);
         ours.push_back(ours_sat.ops_per_s);
         impl.Stop(q::StopMode::kDrain);
@@ -255,7 +289,7 @@ int main(int argc, char** argv) {
 
     Result ours_paced, base_paced;
     {
-      q::KeyQueues impl({.queues = n, .max_depth = kMaxDepth});
+      q::KeyQueues impl(options);
       ours_paced = Run(impl, n, paced_ops, rate);
     }
     {
@@ -272,6 +306,12 @@ int main(int argc, char** argv) {
     row("mutex-deque", base_med, base_sat, base_paced);
     std::printf("%-12s %6zu %12.2f\n", "ratio", n, ours_med / base_med);
     if (n == 16) ratio16 = ours_med / base_med;
+  }
+  {
+    q::Options options = tuned;
+    options.queues = sizes.back();
+    std::printf("idle after a burst (%zu queues): %.3f cores busy\n", options.queues,
+                IdleCpuShare(options, ops));
   }
   std::printf("queues: %.2f ops/s ratio vs mutex-deque (16 queues)\n", ratio16);
   return 0;
