@@ -14,5 +14,10 @@ case "$flavour" in
   tsan) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DROWCACHED_SANITIZE=thread) ;;
   *) echo "usage: scripts/build.sh release|asan|tsan [ninja args]" >&2; exit 2 ;;
 esac
+# ccache, when installed (development machines), shares objects between checkouts.
+if command -v ccache >/dev/null; then
+  args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
+fi
 cmake -S . -B "build/$flavour" -G Ninja "${args[@]}" >/dev/null
 ninja -C "build/$flavour" "$@"

@@ -1,0 +1,52 @@
+// What a command tells the rest of the server after it changes a key, as Redis' hooks do:
+//
+//   KeyModified          Redis' signalModifiedKey: a WATCHed key changed, so the transactions
+//                        of the clients watching it must abort at EXEC.
+//   NotifyKeyspaceEvent  Redis' notifyKeyspaceEvent: publishes __keyspace@<db>__:<key> and
+//                        __keyevent@<db>__:<event> when `notify-keyspace-events` enables the class.
+//
+// Commands call both after a successful change, with the event names Redis uses for the same
+// command (e.g. "lpush", "hset", "del", "expire", "expired", "evicted"), never when nothing
+// changed. Called with the key's shard lock held: implementations must not block or take a
+// shard lock.
+//
+// Thread-safety: any thread.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace rowcached::server {
+
+class ServerContext;
+struct CommandContext;
+
+// Event classes, the letters of `notify-keyspace-events`.
+enum NotifyClass : uint32_t {
+  kNotifyKeyspace = 1u << 0,  // K
+  kNotifyKeyevent = 1u << 1,  // E
+  kNotifyGeneric = 1u << 2,   // g: DEL, EXPIRE, RENAME, ...
+  kNotifyString = 1u << 3,    // $
+  kNotifyList = 1u << 4,      // l
+  kNotifySet = 1u << 5,       // s
+  kNotifyHash = 1u << 6,      // h
+  kNotifyZSet = 1u << 7,      // z
+  kNotifyExpired = 1u << 8,   // x
+  kNotifyEvicted = 1u << 9,   // e
+  kNotifyStream = 1u << 10,   // t
+  kNotifyKeyMiss = 1u << 11,  // m (not part of A)
+  kNotifyLoaded = 1u << 12,   // internal
+  kNotifyModule = 1u << 13,   // d
+  kNotifyNew = 1u << 14,      // n (not part of A)
+};
+
+void KeyModified(ServerContext& server, int db, std::string_view key);
+void NotifyKeyspaceEvent(ServerContext& server, NotifyClass cls, std::string_view event,
+                         std::string_view key, int db);
+
+// The same for the command's own database.
+void KeyModified(CommandContext& ctx, std::string_view key);
+void NotifyKeyspaceEvent(CommandContext& ctx, NotifyClass cls, std::string_view event,
+                         std::string_view key);
+
+}  // namespace rowcached::server
