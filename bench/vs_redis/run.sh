@@ -2,7 +2,8 @@
 # bench/vs_redis/run.sh: rowcached side by side with Debian's redis-server, in one run.
 #
 # Throughput: redis-benchmark (-c 50, -r 100000, -d 3 = redis-benchmark's default value size)
-# runs each of the tests get, set, incr, mset with -P 1 and with -P 16 against both servers,
+# runs each of the tests get, set, incr, mset, hset, lpush, rpop, sadd, zadd, lrange_100 with
+# -P 1, and get, set, incr, mset also with -P 16, against both servers,
 # alternating redis, rowcached, redis, rowcached ... for ROUNDS rounds; each table row is the
 # median of the rounds. Both servers get the same client settings; one redis-benchmark process
 # (single-threaded) drives one server at a time. Beside ops/s the table shows the CPU the server
@@ -15,9 +16,9 @@
 # (after - before) / MEM_KEYS of INFO memory used_memory and of the process' VmRSS
 # (/proc/PID/status). Lower is better; the ratios are rowcached/redis.
 #
-# Last line: "vs-redis: get R1 set R2 get-P16 R3 set-P16 R4 mem R5", throughput ratios
-# rowcached/redis (higher is better) and mem = bytes per key by RSS delta, rowcached/redis
-# (lower is better).
+# Last line: "vs-redis: get R set R get-P16 R set-P16 R hset R lpush R rpop R sadd R zadd R
+# lrange_100 R mem R", throughput ratios rowcached/redis (higher is better; without a -P suffix
+# they are -P 1) and mem = bytes per key by RSS delta, rowcached/redis (lower is better).
 #
 # Usage: bash bench/vs_redis/run.sh [--rounds=N] [--threads=N] [--quick] [--no-mem] [--help]
 # Settings (environment variables; the flags above set the first two):
@@ -27,7 +28,8 @@
 #   N_P16=1000000          requests per test with -P 16
 #   KEYSPACE=100000        redis-benchmark -r
 #   DATASIZE=3             redis-benchmark -d (its default: 3-byte values)
-#   TESTS=get,set,incr,mset
+#   TESTS=get,set,incr,mset,hset,lpush,rpop,sadd,zadd,lrange_100     run with -P 1
+#   TESTS_P16=get,set,incr,mset                                          also run with -P 16
 #   MEM_KEYS=1000000       keys loaded for the memory comparison (0 = skip it; also --no-mem)
 #   MEM_VALUE_LEN=16       value length of those keys
 #   ROWCACHED_THREADS=0    --server.threads for rowcached (0 = its default: one per core)
@@ -36,7 +38,7 @@
 #   REDIS_SERVER=redis-server
 #   BENCH_TIMEOUT=120      seconds before one redis-benchmark invocation is abandoned
 # --quick = ROUNDS=1 N_P1=20000 N_P16=200000 MEM_KEYS=100000 (a smoke run, not a measurement).
-# The default run takes about 2-3 minutes on a 2-core machine.
+# The default run takes about 5 minutes on a 2-core machine.
 #
 # Both servers listen on free loopback ports, redis-server without persistence
 # (--save '' --appendonly no), rowcached likewise (--persistence.save= appendonly=false); both
@@ -51,7 +53,8 @@ N_P1=${N_P1:-100000}
 N_P16=${N_P16:-1000000}
 KEYSPACE=${KEYSPACE:-100000}
 DATASIZE=${DATASIZE:-3}
-TESTS=${TESTS:-get,set,incr,mset}
+TESTS=${TESTS:-get,set,incr,mset,hset,lpush,rpop,sadd,zadd,lrange_100}
+TESTS_P16=${TESTS_P16:-get,set,incr,mset}
 MEM_KEYS=${MEM_KEYS:-1000000}
 MEM_VALUE_LEN=${MEM_VALUE_LEN:-16}
 ROWCACHED_THREADS=${ROWCACHED_THREADS:-0}
@@ -184,7 +187,9 @@ children_cpu() {
 # Throughput.
 
 IFS=, read -r -a TEST_LIST <<<"$TESTS"
+IFS=, read -r -a TEST_LIST_P16 <<<"$TESTS_P16"
 PIPES=(1 16)
+tests_for() { if (($1 > 1)); then echo "${TEST_LIST_P16[@]}"; else echo "${TEST_LIST[@]}"; fi; }
 declare -A OPS CPU CLI  # key "server/pipeline/test" -> space-separated values of the rounds
 declare -A RR           # key "pipeline/test" -> rowcached/redis ratio of each round
 
@@ -201,8 +206,9 @@ bench_one() {
   t1=$(now_ns) c1=$(cpu_ticks "$pid")
   children_cpu
   k1=$CHILDREN_CPU
-  # CSV: header, then "TEST","rps",...; MSET's test name is "MSET (10 keys)".
-  rps=$(awk -F'"' 'NR > 1 && $4 + 0 > 0 { print $4; exit }' <<<"$out")
+  # CSV: header, then "TEST","rps",...; MSET's test name is "MSET (10 keys)". lrange_100 first
+  # runs "LPUSH (needed to benchmark LRANGE)": the test asked for is always the last row.
+  rps=$(awk -F'"' 'NR > 1 && $4 + 0 > 0 { r = $4 } END { print r }' <<<"$out")
   [[ -n $rps ]] || die "no result from redis-benchmark $test -P $pipe against $server: $out"
   key=$server/$pipe/$test
   OPS[$key]+="$rps "
@@ -257,11 +263,11 @@ probe=$(redis-cli -p "$C_PORT" set __vs_redis_probe x 2>&1)
 redis-cli -p "$C_PORT" del __vs_redis_probe >/dev/null
 
 echo "vs_redis: throughput, $ROUNDS round(s): -c $CLIENTS -r $KEYSPACE -d $DATASIZE," \
-  "-n $N_P1 (-P 1) / $N_P16 (-P 16), tests $TESTS"
+  "-n $N_P1 (-P 1) / $N_P16 (-P 16), tests $TESTS (-P 1), $TESTS_P16 (-P 16)"
 for ((round = 1; round <= ROUNDS; round++)); do
   echo " round $round/$ROUNDS"
   for pipe in "${PIPES[@]}"; do
-    for test in "${TEST_LIST[@]}"; do
+    for test in $(tests_for "$pipe"); do
       bench_one redis "$R_PORT" "$R_PID" "$pipe" "$test"
       bench_one rowcached "$C_PORT" "$C_PID" "$pipe" "$test"
     done
@@ -323,12 +329,12 @@ echo "cpu% = process CPU time / wall time (100 = one core); bench cpu = redis-be
   "(against redis/against rowcached)"
 echo "load average at start $LOAD_START, at end $(loadavg) ($(nproc) cores); took $((SECONDS - START_S)) s"
 echo "rowcached $C_THREADS_DESC; redis-server $("$REDIS_SERVER" --version | awk '{print $3}' | sed 's/v=//')"
-fmt='%-6s %-3s %12s %12s %7s %11s %9s %9s %11s\n'
+fmt='%-10s %-3s %12s %12s %7s %11s %9s %9s %11s\n'
 printf "$fmt" test -P "redis ops/s" "rowc ops/s" ratio "ratio range" "redis cpu" "rowc cpu" "bench cpu"
-printf "$fmt" ------ --- ------------ ------------ ------- ----------- --------- --------- -----------
+printf "$fmt" ---------- --- ------------ ------------ ------- ----------- --------- --------- -----------
 declare -A RATIO
 for pipe in "${PIPES[@]}"; do
-  for test in "${TEST_LIST[@]}"; do
+  for test in $(tests_for "$pipe"); do
     r=$(median "${OPS[redis/$pipe/$test]}")
     c=$(median "${OPS[rowcached/$pipe/$test]}")
     RATIO[$pipe/$test]=$(ratio "$c" "$r")
@@ -350,5 +356,7 @@ if ((MEM_KEYS > 0)); then
   printf "$mfmt" "RSS delta (VmRSS)" "${MEM[redis/rss]}" "${MEM[rowcached/rss]}" "$MEM_RATIO"
 fi
 echo
-echo "vs-redis: get ${RATIO[1/get]:-n/a} set ${RATIO[1/set]:-n/a}" \
-  "get-P16 ${RATIO[16/get]:-n/a} set-P16 ${RATIO[16/set]:-n/a} mem $MEM_RATIO"
+summary="vs-redis: get ${RATIO[1/get]:-n/a} set ${RATIO[1/set]:-n/a}"
+summary+=" get-P16 ${RATIO[16/get]:-n/a} set-P16 ${RATIO[16/set]:-n/a}"
+for test in hset lpush rpop sadd zadd lrange_100; do summary+=" $test ${RATIO[1/$test]:-n/a}"; done
+echo "$summary mem $MEM_RATIO"
