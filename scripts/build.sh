@@ -10,8 +10,11 @@ flavour=${1:-release}
 shift || true
 case "$flavour" in
   release) args=(-DCMAKE_BUILD_TYPE=Release) ;;
-  asan) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DROWCACHED_SANITIZE=address,undefined") ;;
-  tsan) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DROWCACHED_SANITIZE=thread) ;;
+  # -O1: the sanitizers' own advice, and about half the compile time of -O2 for the whole suite.
+  asan) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -DNDEBUG"
+              "-DROWCACHED_SANITIZE=address,undefined") ;;
+  tsan) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -DNDEBUG"
+              -DROWCACHED_SANITIZE=thread) ;;
   *) echo "usage: scripts/build.sh release|asan|tsan [ninja args]" >&2; exit 2 ;;
 esac
 # ccache, when installed (development machines), shares objects between checkouts.
