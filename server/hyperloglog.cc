@@ -313,6 +313,10 @@ bool IsHll(std::string_view s) {
   return encoding != kEncodingDense || s.size() == kDenseSize;
 }
 
+bool IsDense(std::string_view hll) {
+  return static_cast<uint8_t>(hll[kEncodingOffset]) == kEncodingDense;
+}
+
 std::string NewHll() {
   std::string s(kHeaderSize + 2, '\0');
   std::memcpy(s.data(), "HYLL", 4);
@@ -338,7 +342,7 @@ void SetCachedCardinality(std::string* hll, uint64_t card) {
 void InvalidateCache(std::string* hll) { Bytes(hll)[kCardOffset + 7] |= kCacheStale; }
 
 int SetRegister(std::string* hll, int index, uint8_t value, size_t sparse_max_bytes) {
-  if (Bytes(hll)[kEncodingOffset] == kEncodingDense) return DenseSet(hll, index, value);
+  if (IsDense(*hll)) return DenseSet(hll, index, value);
   return SparseSet(hll, index, value, sparse_max_bytes);
 }
 
@@ -349,7 +353,7 @@ int Add(std::string* hll, std::string_view element, size_t sparse_max_bytes) {
 }
 
 bool ToDense(std::string* hll) {
-  if (Bytes(hll)[kEncodingOffset] == kEncodingDense) return true;
+  if (IsDense(*hll)) return true;
   std::string dense(kDenseSize, '\0');
   std::memcpy(dense.data(), hll->data(), kHeaderSize);
   dense[kEncodingOffset] = static_cast<char>(kEncodingDense);
@@ -369,7 +373,7 @@ bool ToDense(std::string* hll) {
 
 bool Estimate(std::string_view hll, uint64_t* card) {
   Histogram histogram = {};
-  if (Bytes(hll)[kEncodingOffset] == kEncodingDense) {
+  if (IsDense(hll)) {
     const uint8_t* regs = Bytes(hll) + kHeaderSize;
     for (int i = 0; i < kRegisters; ++i) ++histogram[GetDense(regs, i)];
   } else {
@@ -392,7 +396,7 @@ uint64_t EstimateRegisters(const uint8_t* registers) {
 }
 
 bool MergeRegisters(std::string_view hll, uint8_t* registers) {
-  if (Bytes(hll)[kEncodingOffset] == kEncodingDense) {
+  if (IsDense(hll)) {
     const uint8_t* regs = Bytes(hll) + kHeaderSize;
     for (int i = 0; i < kRegisters; ++i) {
       uint8_t v = GetDense(regs, i);

@@ -47,6 +47,9 @@ uint64_t MurmurHash64A(std::string_view data, uint32_t seed);
 // encoding, and the exact size when dense. The sparse opcodes are checked only when used.
 bool IsHll(std::string_view s);
 
+// Whether a HyperLogLog uses the dense encoding. REQUIRES: IsHll(hll).
+bool IsDense(std::string_view hll);
+
 // A new empty HyperLogLog: sparse, one XZERO opcode, cardinality 0 (18 bytes).
 std::string NewHll();
 
@@ -76,7 +79,7 @@ uint64_t EstimateRegisters(const uint8_t* registers);
 // False when the sparse opcodes are corrupt or do not cover exactly kRegisters registers.
 bool MergeRegisters(std::string_view hll, uint8_t* registers);
 
-// The kRegisters registers of a dense HyperLogLog. REQUIRES: IsHll(hll), dense.
+// Register `index` of a dense HyperLogLog. REQUIRES: IsHll(hll) and IsDense(hll).
 uint8_t DenseRegister(std::string_view hll, int index);
 
 // PFDEBUG DECODE's text of a sparse value ("Z:16384", "z:3 v:2,1 ...").

@@ -30,6 +30,18 @@ std::string* FindHllForWrite(Db& db, std::string_view key, Status* status) {
   return WritableString(db, e);
 }
 
+// Folds the HyperLogLog at `key` into `registers` (register-wise maximum); an absent key is an
+// empty one. Counts the lookup (Redis' lookupKeyRead). *dense is set when the value is dense.
+Status MergeKeyInto(Db& db, std::string_view key, uint8_t* registers, bool* dense) {
+  Status status = Status::kOk;
+  Entry* e = db.FindTyped(key, ValueType::kString, &status, /*count_stats=*/true);
+  if (e == nullptr) return status;
+  std::string_view value = e->str();
+  if (!hll::IsHll(value)) return Status::kInvalidHll;
+  if (hll::IsDense(value)) *dense = true;
+  return hll::MergeRegisters(value, registers) ? Status::kOk : Status::kCorruptHll;
+}
+
 }  // namespace
 
 OpResult<bool> OpPfAdd(Db& db, std::string_view key, const std::vector<std::string_view>& elements,
@@ -72,18 +84,10 @@ OpResult<PfCountOutcome> OpPfCount(Db& db, const std::vector<std::string_view>& 
   }
   // Several keys: the estimate of their union, from the register-wise maximum.
   std::vector<uint8_t> registers(hll::kRegisters, 0);
+  bool dense = false;
   for (std::string_view key : keys) {
-    Entry* e = db.FindTyped(key, ValueType::kString, &r.status, /*count_stats=*/true);
+    r.status = MergeKeyInto(db, key, registers.data(), &dense);
     if (!r.ok()) return r;
-    if (e == nullptr) continue;
-    if (!hll::IsHll(e->str())) {
-      r.status = Status::kInvalidHll;
-      return r;
-    }
-    if (!hll::MergeRegisters(e->str(), registers.data())) {
-      r.status = Status::kCorruptHll;
-      return r;
-    }
   }
   r.value.count = hll::EstimateRegisters(registers.data());
   return r;
@@ -98,19 +102,8 @@ OpResult<bool> OpPfMerge(Db& db, std::string_view dest,
   std::vector<std::string_view> inputs = {dest};
   inputs.insert(inputs.end(), sources.begin(), sources.end());
   for (std::string_view key : inputs) {
-    Entry* e = db.FindTyped(key, ValueType::kString, &r.status, /*count_stats=*/true);
+    r.status = MergeKeyInto(db, key, registers.data(), &any_dense);
     if (!r.ok()) return r;
-    if (e == nullptr) continue;
-    std::string_view value = e->str();
-    if (!hll::IsHll(value)) {
-      r.status = Status::kInvalidHll;
-      return r;
-    }
-    if (value[4] == hll::kEncodingDense) any_dense = true;
-    if (!hll::MergeRegisters(value, registers.data())) {
-      r.status = Status::kCorruptHll;
-      return r;
-    }
   }
   Entry* e = db.Find(dest);
   std::string* target =
@@ -178,7 +171,7 @@ void CmdPfDebug(CommandContext& ctx) {
   std::string* value = FindHllForWrite(db, key, &status);
   if (status != Status::kOk) return ctx.reply.Error(status);
   if (value == nullptr) return ctx.reply.Error("ERR The specified key does not exist");
-  const bool sparse = (*value)[4] == hll::kEncodingSparse;
+  const bool sparse = !hll::IsDense(*value);
   if (EqualsIgnoreCase(sub, "getreg")) {
     if (sparse) {
       if (!hll::ToDense(value)) return ctx.reply.Error(Status::kCorruptHll);

@@ -319,8 +319,7 @@ TEST_CASE("BITFIELD overflow modes at the type limits", "[bitmaps]") {
   CHECK(h.Run({"BITFIELD", "w", "OVERFLOW", "SAT", "INCRBY", "i64", "0", min64, "INCRBY", "i64",
                "0", max64}) == Arr({Int(std::numeric_limits<int64_t>::min()), Int(-1)}));
   CHECK(h.Run({"BITFIELD", "w", "OVERFLOW", "FAIL", "INCRBY", "i64", "0", min64, "INCRBY", "i64",
-               "0", min64, "INCRBY", "i64", "0", "-1"}) ==
-        Arr({Nil(), Nil(), Int(-2)}));
+               "0", min64, "INCRBY", "i64", "0", "-1"}) == Arr({Nil(), Nil(), Int(-2)}));
   CHECK(h.Run({"BITFIELD", "u", "OVERFLOW", "SAT", "INCRBY", "u63", "0", max64, "INCRBY", "u63",
                "0", "1"}) ==
         Arr({Int(std::numeric_limits<int64_t>::max()), Int(std::numeric_limits<int64_t>::max())}));
