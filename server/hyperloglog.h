@@ -17,7 +17,7 @@
 //   XZERO  01xxxxxx yyyyyyyy   the 14-bit run + 1 (1..16384) registers at 0
 //   VAL    1vvvvvxx            xx+1 (1..4) registers at vvvvv+1 (1..32)
 // A sparse value turns dense when a register needs a value above 32 or when a change would
-// grow it past `sparse_max_bytes` (Redis' hll-sparse-max-bytes, 3000 by default).
+// grow it past `sparse_max_bytes` (Redis' hll-sparse-max-bytes, Options::hll_sparse_max_bytes).
 //
 // The estimate is Ertl's improved raw estimator over the register histogram, as Redis 7.0
 // computes it; the last estimate is cached in the header until the next change.
@@ -36,7 +36,6 @@ inline constexpr int kPrecision = 14;
 inline constexpr int kRegisters = 1 << kPrecision;
 inline constexpr size_t kHeaderSize = 16;
 inline constexpr size_t kDenseSize = kHeaderSize + (kRegisters * 6 + 7) / 8;
-inline constexpr size_t kDefaultSparseMaxBytes = 3000;
 inline constexpr uint8_t kEncodingDense = 0;
 inline constexpr uint8_t kEncodingSparse = 1;
 

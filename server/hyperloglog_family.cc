@@ -127,11 +127,15 @@ OpResult<bool> OpPfMerge(Db& db, std::string_view dest,
 
 namespace {
 
+size_t SparseMaxBytes(const CommandContext& ctx) {
+  return static_cast<size_t>(ctx.server.options().hll_sparse_max_bytes);
+}
+
 void CmdPfAdd(CommandContext& ctx) {
   Db db = ctx.db();
   std::string_view key = ctx.arg(1);
   auto r = OpPfAdd(db, key, std::vector<std::string_view>(ctx.args.begin() + 2, ctx.args.end()),
-                   hll::kDefaultSparseMaxBytes);
+                   SparseMaxBytes(ctx));
   if (!r.ok()) return ctx.reply.Error(r.status);
   if (r.value) {
     KeyModified(ctx, key);
@@ -153,7 +157,7 @@ void CmdPfMerge(CommandContext& ctx) {
   Db db = ctx.db();
   std::string_view dest = ctx.arg(1);
   auto r = OpPfMerge(db, dest, std::vector<std::string_view>(ctx.args.begin() + 2, ctx.args.end()),
-                     hll::kDefaultSparseMaxBytes);
+                     SparseMaxBytes(ctx));
   if (!r.ok()) return ctx.reply.Error(r.status);
   KeyModified(ctx, dest);
   // Redis announces a merge as "pfadd": it is a mass-add of elements.

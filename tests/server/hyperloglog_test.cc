@@ -245,3 +245,25 @@ TEST_CASE("MurmurHash64A places elements of every tail length as Redis does", "[
     CHECK(h.Run({"PFDEBUG", "DECODE", key}) == Bulk(decoded));
   }
 }
+
+TEST_CASE("hll-sparse-max-bytes bounds the sparse encoding", "[hll]") {
+  CommandHarness h;
+  CHECK(h.Run({"CONFIG", "GET", "hll-sparse-max-bytes"}) ==
+        Arr({Bulk("hll-sparse-max-bytes"), Bulk("3000")}));
+  CHECK(h.Run({"CONFIG", "SET", "hll-sparse-max-bytes", "1kb"}) == kOk);
+  CHECK(h.Run({"CONFIG", "GET", "hll-sparse-max-bytes"}) ==
+        Arr({Bulk("hll-sparse-max-bytes"), Bulk("1024")}));
+  CHECK(h.Run({"CONFIG", "SET", "hll-sparse-max-bytes", "-1"}) ==
+        Err("ERR CONFIG SET failed (possibly related to argument 'hll-sparse-max-bytes') - "
+            "argument must be a memory value"));
+  CHECK(h.Run({"CONFIG", "SET", "hll-sparse-max-bytes", "40"}) == kOk);
+  // Each new register splits a zero run: 3 more bytes, until the next one would pass 40 bytes
+  // (lengths as redis-server 7.0.15 gives for the same elements).
+  for (int i = 0; i < 10; ++i) {
+    INFO("element " << i);
+    CHECK(h.Run({"PFADD", "t", "x" + std::to_string(i)}) == Int(1));
+    CHECK(h.Run({"STRLEN", "t"}) == Int(i < 7 ? 21 + 3 * i : hll::kDenseSize));
+    CHECK(h.Run({"PFDEBUG", "ENCODING", "t"}) == Simple(i < 7 ? "sparse" : "dense"));
+  }
+  CHECK(h.Run({"PFCOUNT", "t"}) == Int(10));
+}
