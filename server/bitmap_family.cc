@@ -270,7 +270,12 @@ OpResult<BitOpOutcome> OpBitOp(Db& db, BitOp op, std::string_view dest,
     }
     result[i] = static_cast<char>(acc);
   }
-  db.SetString(dest, result, /*keep_ttl=*/false);
+  // A long result moves into the keyspace rather than being copied once more.
+  if (max_len > Entry::kMaxInlineString) {
+    NewWritableString(db, dest, std::move(result));
+  } else {
+    db.SetString(dest, result, /*keep_ttl=*/false);
+  }
   r.value.length = static_cast<int64_t>(max_len);
   return r;
 }

@@ -247,6 +247,12 @@ TEST_CASE("BITOP replaces the destination, dropping its TTL; an empty result del
   CHECK(h.Run({"BITOP", "OR", "d", "a"}) == Int(1));
   CHECK(h.Run({"TYPE", "d"}) == Simple("string"));
   CHECK(h.Run({"TTL", "d"}) == Int(-1));
+  // The same for a result too long to be stored inline.
+  CHECK(h.Run({"SET", "long", std::string(100, 'x')}) == kOk);
+  CHECK(h.Run({"EXPIRE", "d", "100"}) == Int(1));
+  CHECK(h.Run({"BITOP", "NOT", "d", "long"}) == Int(100));
+  CHECK(h.Run({"TTL", "d"}) == Int(-1));
+  CHECK(h.Run({"GET", "d"}) == Bulk(std::string(100, static_cast<char>(~'x'))));
   CHECK(h.Run({"BITOP", "AND", "d", "nokey", "nokey2"}) == Int(0));
   CHECK(h.Run({"EXISTS", "d"}) == Int(0));
   CHECK(h.Run({"SET", "e", ""}) == kOk);
