@@ -11,7 +11,7 @@ namespace {
 
 constexpr int kQ = 64 - kPrecision;  // hash bits left for the run of zeros
 constexpr uint64_t kIndexMask = kRegisters - 1;
-constexpr uint32_t kHashSeed = 0xadc83b19;
+constexpr uint64_t kHashSeed = 0xadc83b19;
 constexpr size_t kEncodingOffset = 4;
 constexpr size_t kCardOffset = 8;
 constexpr uint8_t kCacheStale = 0x80;  // in the cardinality's last byte
@@ -279,7 +279,7 @@ bool ForEachSparseRun(std::string_view hll, Fn fn) {
 
 }  // namespace
 
-uint64_t MurmurHash64A(std::string_view data, uint32_t seed) {
+uint64_t MurmurHash64A(std::string_view data, uint64_t seed) {
   constexpr uint64_t m = 0xc6a4a7935bd1e995ULL;
   constexpr int r = 47;
   const uint8_t* p = Bytes(data);

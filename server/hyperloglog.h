@@ -39,8 +39,9 @@ inline constexpr size_t kDenseSize = kHeaderSize + (kRegisters * 6 + 7) / 8;
 inline constexpr uint8_t kEncodingDense = 0;
 inline constexpr uint8_t kEncodingSparse = 1;
 
-// Redis' MurmurHash64A (the 64-bit MurmurHash2), reading the input as little endian words.
-uint64_t MurmurHash64A(std::string_view data, uint32_t seed);
+// MurmurHash64A (the 64-bit MurmurHash2) as Redis and RedisBloom compute it, reading the input as
+// little endian words on every host. Redis seeds HyperLogLog hashes with 0xadc83b19.
+uint64_t MurmurHash64A(std::string_view data, uint64_t seed);
 
 // Whether `s` is a HyperLogLog as Redis' isHLLObjectOrReply accepts it: the magic, a known
 // encoding, and the exact size when dense. The sparse opcodes are checked only when used.
