@@ -88,6 +88,9 @@ const std::vector<ConfigParam>& Params() {
       {"client-query-buffer-limit",
        [](const Options& o) { return Int64ToString(o.client_query_buffer_limit); },
        [](Options& o, std::string_view v) { return SetMemory(&o.client_query_buffer_limit, v); }},
+      {"hll-sparse-max-bytes",
+       [](const Options& o) { return Int64ToString(o.hll_sparse_max_bytes); },
+       [](Options& o, std::string_view v) { return SetMemory(&o.hll_sparse_max_bytes, v); }},
       {"hz", [](const Options& o) { return Int64ToString(o.hz); },
        [](Options& o, std::string_view v) {
          int64_t hz = o.hz;

@@ -17,6 +17,8 @@ struct Options {
   int64_t proto_max_bulk_len = 512LL * 1024 * 1024;
   int64_t client_query_buffer_limit = 1024LL * 1024 * 1024;
   int databases = 16;
+  // A sparse HyperLogLog that would grow past this many bytes turns dense (hll-sparse-max-bytes).
+  int64_t hll_sparse_max_bytes = 3000;
   int hz = 10;            // cron frequency: active expiry, ops/sec sampling
   int64_t timeout = 0;    // close clients idle this many seconds; 0 = never
   int64_t maxmemory = 0;  // bytes; 0 = unlimited

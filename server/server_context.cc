@@ -51,6 +51,8 @@ void RegisterAllFamilies(Registry& registry) {
   RegisterStringFamily(registry);
   RegisterKeysFamily(registry);
   RegisterHashFamily(registry);
+  RegisterBitmapFamily(registry);
+  RegisterHyperLogLogFamily(registry);
 }
 
 }  // namespace rowcached::server

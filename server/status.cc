@@ -26,6 +26,10 @@ std::string_view ErrorText(Status status) {
       return "ERR DB index is out of range";
     case Status::kSameObject:
       return "ERR source and destination objects are the same";
+    case Status::kInvalidHll:
+      return "WRONGTYPE Key is not a valid HyperLogLog string value.";
+    case Status::kCorruptHll:
+      return "INVALIDOBJ Corrupted HLL object detected";
     case Status::kOk:
     case Status::kNotAllowed:
     case Status::kNotFound:

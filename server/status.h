@@ -24,6 +24,8 @@ enum class [[nodiscard]] Status{
     kDbIndexOutOfRange,  // -ERR DB index is out of range
     kSameObject,         // -ERR source and destination objects are the same
     kNotAllowed,         // condition not met (NX/XX): not an error, a nil reply
+    kInvalidHll,         // -WRONGTYPE Key is not a valid HyperLogLog string value.
+    kCorruptHll,         // -INVALIDOBJ Corrupted HLL object detected
 };
 
 // The RESP error line for `status` without the leading '-' and trailing CRLF.
