@@ -50,13 +50,11 @@ template <typename Fn>
 void ForEachInIntersection(std::vector<const SetObject*> sets, Fn&& fn) {
   std::stable_sort(sets.begin(), sets.end(),
                    [](const SetObject* a, const SetObject* b) { return a->size() < b->size(); });
-  bool more = true;
-  sets[0]->ForEach([&](const SetMember& m) {
-    if (!more) return;
+  sets[0]->ForEachWhile([&](const SetMember& m) {
     for (size_t j = 1; j < sets.size(); ++j) {
-      if (sets[j] != sets[0] && !sets[j]->Contains(m.view())) return;
+      if (sets[j] != sets[0] && !sets[j]->Contains(m.view())) return true;
     }
-    more = fn(m);
+    return fn(m);
   });
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <charconv>
+#include <climits>
 #include <cstring>
 #include <functional>
 #include <new>
@@ -44,11 +45,13 @@ SetObject::~SetObject() { FreeNodes(); }
 
 uint64_t SetObject::Hash(std::string_view member) { return std::hash<std::string_view>{}(member); }
 
-SetObject::Node* SetObject::NewNode(std::string_view member, uint64_t hash, Node* next) {
-  void* block = ::operator new(sizeof(Node) + member.size());
-  Node* n =
-      new (block) Node{next, static_cast<uint32_t>(member.size()), static_cast<uint32_t>(hash)};
-  if (!member.empty()) std::memcpy(n + 1, member.data(), member.size());
+size_t SetObject::NodeBytes(size_t len) { return std::max(sizeof(Node), kNodeHeader + len); }
+
+SetObject::Node* SetObject::NewNode(std::string_view member, Node* next) {
+  void* block = ::operator new(NodeBytes(member.size()));
+  Node* n = new (block) Node{next, static_cast<uint32_t>(member.size())};
+  if (!member.empty())
+    std::memcpy(reinterpret_cast<char*>(n) + kNodeHeader, member.data(), member.size());
   return n;
 }
 
@@ -57,13 +60,69 @@ void SetObject::FreeNode(Node* node) {
   ::operator delete(node);
 }
 
+int64_t SetObject::IntAt(size_t i) const {
+  const char* p = packed_.data() + i * width_;
+  switch (width_) {
+    case 2: {
+      int16_t v;
+      std::memcpy(&v, p, sizeof(v));
+      return v;
+    }
+    case 4: {
+      int32_t v;
+      std::memcpy(&v, p, sizeof(v));
+      return v;
+    }
+    default: {
+      int64_t v;
+      std::memcpy(&v, p, sizeof(v));
+      return v;
+    }
+  }
+}
+
+void SetObject::StoreInt(size_t i, int64_t value) {
+  char* p = packed_.data() + i * width_;
+  if (width_ == 2) {
+    auto v = static_cast<int16_t>(value);
+    std::memcpy(p, &v, sizeof(v));
+  } else if (width_ == 4) {
+    auto v = static_cast<int32_t>(value);
+    std::memcpy(p, &v, sizeof(v));
+  } else {
+    std::memcpy(p, &value, sizeof(value));
+  }
+}
+
+bool SetObject::FindInt(int64_t value, size_t* pos) const {
+  size_t lo = 0, hi = size();
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (IntAt(mid) < value) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  *pos = lo;
+  return lo < size() && IntAt(lo) == value;
+}
+
+void SetObject::Widen(uint8_t width) {
+  size_t n = size();
+  std::vector<int64_t> values(n);
+  for (size_t i = 0; i < n; ++i) values[i] = IntAt(i);
+  width_ = width;
+  packed_.assign(n * width_, 0);
+  for (size_t i = 0; i < n; ++i) StoreInt(i, values[i]);
+}
+
 size_t SetObject::MemoryUsage() const {
   size_t bytes = sizeof(*this);
-  if (intset()) return bytes + ints_.capacity() * sizeof(int64_t);
+  if (intset()) return bytes + packed_.capacity();
   bytes += buckets_.capacity() * sizeof(Node*);
   for (const Node* head : buckets_) {
-    for (const Node* n = head; n != nullptr; n = n->next)
-      bytes += MallocChunk(sizeof(Node) + n->len);
+    for (const Node* n = head; n != nullptr; n = n->next) bytes += MallocChunk(NodeBytes(n->len));
   }
   return bytes;
 }
@@ -71,7 +130,8 @@ size_t SetObject::MemoryUsage() const {
 std::unique_ptr<Object> SetObject::Clone() const {
   auto copy = std::make_unique<SetObject>();
   if (intset()) {
-    copy->ints_ = ints_;
+    copy->width_ = width_;
+    copy->packed_ = packed_;
     return copy;
   }
   copy->hashtable_ = true;
@@ -83,7 +143,7 @@ std::unique_ptr<Object> SetObject::Clone() const {
 const SetObject::Node* SetObject::FindNode(std::string_view member, uint64_t hash) const {
   if (buckets_.empty()) return nullptr;
   for (const Node* n = buckets_[hash & (buckets_.size() - 1)]; n != nullptr; n = n->next) {
-    if (n->hash_low == static_cast<uint32_t>(hash) && n->member() == member) return n;
+    if (n->member() == member) return n;
   }
   return nullptr;
 }
@@ -91,7 +151,8 @@ const SetObject::Node* SetObject::FindNode(std::string_view member, uint64_t has
 bool SetObject::Contains(std::string_view member) const {
   if (intset()) {
     int64_t v;
-    return ParseInt64(member, &v) && std::binary_search(ints_.begin(), ints_.end(), v);
+    size_t pos;
+    return ParseInt64(member, &v) && FindInt(v, &pos);
   }
   return FindNode(member, Hash(member)) != nullptr;
 }
@@ -99,7 +160,7 @@ bool SetObject::Contains(std::string_view member) const {
 void SetObject::InsertNew(std::string_view member, uint64_t hash) {
   if (size_ + 1 > buckets_.size()) Rehash(std::max(kMinBuckets, buckets_.size() * 2));
   Node*& head = buckets_[hash & (buckets_.size() - 1)];
-  head = NewNode(member, hash, head);
+  head = NewNode(member, head);
   ++size_;
 }
 
@@ -107,10 +168,18 @@ bool SetObject::Add(std::string_view member) {
   if (intset()) {
     int64_t v;
     if (ParseInt64(member, &v)) {
-      auto it = std::lower_bound(ints_.begin(), ints_.end(), v);
-      if (it != ints_.end() && *it == v) return false;
-      ints_.insert(it, v);
-      if (ints_.size() > kMaxIntsetEntries) ConvertToHashtable();
+      size_t pos;
+      if (FindInt(v, &pos)) return false;
+      uint8_t width = v >= INT16_MIN && v <= INT16_MAX   ? 2
+                      : v >= INT32_MIN && v <= INT32_MAX ? 4
+                                                         : 8;
+      if (width > width_) {
+        Widen(width);
+        FindInt(v, &pos);
+      }
+      packed_.insert(packed_.begin() + static_cast<ptrdiff_t>(pos * width_), width_, 0);
+      StoreInt(pos, v);
+      if (size() > kMaxIntsetEntries) ConvertToHashtable();
       return true;
     }
     // Not an integer: it cannot be in the intset, and the set cannot stay one.
@@ -125,10 +194,10 @@ bool SetObject::Add(std::string_view member) {
 bool SetObject::Remove(std::string_view member) {
   if (intset()) {
     int64_t v;
-    if (!ParseInt64(member, &v)) return false;
-    auto it = std::lower_bound(ints_.begin(), ints_.end(), v);
-    if (it == ints_.end() || *it != v) return false;
-    ints_.erase(it);
+    size_t pos;
+    if (!ParseInt64(member, &v) || !FindInt(v, &pos)) return false;
+    auto at = packed_.begin() + static_cast<ptrdiff_t>(pos * width_);
+    packed_.erase(at, at + width_);
     return true;
   }
   if (buckets_.empty()) return false;
@@ -136,7 +205,7 @@ bool SetObject::Remove(std::string_view member) {
   for (Node** link = &buckets_[h & (buckets_.size() - 1)]; *link != nullptr;
        link = &(*link)->next) {
     Node* n = *link;
-    if (n->hash_low != static_cast<uint32_t>(h) || n->member() != member) continue;
+    if (n->member() != member) continue;
     *link = n->next;
     FreeNode(n);
     --size_;
@@ -152,7 +221,7 @@ bool SetObject::Remove(std::string_view member) {
 }
 
 SetMember SetObject::Random(std::mt19937_64& rng) const {
-  if (intset()) return SetMember::Integer(ints_[rng() % ints_.size()]);
+  if (intset()) return SetMember::Integer(IntAt(rng() % size()));
   // The load factor stays between 1/8 and 1, so a non-empty bucket is found in a few tries.
   while (true) {
     const Node* head = buckets_[rng() & (buckets_.size() - 1)];
@@ -192,15 +261,15 @@ std::vector<SetMember> SetObject::RandomDistinct(size_t count, std::mt19937_64& 
 }
 
 void SetObject::ConvertToHashtable() {
-  std::vector<int64_t> ints;
-  ints.swap(ints_);
+  std::vector<SetMember> members;
+  members.reserve(size());
+  ForEach([&](const SetMember& m) { members.push_back(m); });
+  packed_.clear();
+  packed_.shrink_to_fit();
   hashtable_ = true;
   size_ = 0;
-  Rehash(std::max(kMinBuckets, std::bit_ceil(ints.size())));
-  for (int64_t v : ints) {
-    SetMember m = SetMember::Integer(v);
-    InsertNew(m.view(), Hash(m.view()));
-  }
+  Rehash(std::max(kMinBuckets, std::bit_ceil(members.size())));
+  for (const SetMember& m : members) InsertNew(m.view(), Hash(m.view()));
 }
 
 void SetObject::Rehash(size_t buckets) {
@@ -208,7 +277,7 @@ void SetObject::Rehash(size_t buckets) {
   for (Node* head : buckets_) {
     for (Node* n = head; n != nullptr;) {
       Node* next = n->next;
-      Node*& slot = fresh[n->hash_low & (buckets - 1)];
+      Node*& slot = fresh[Hash(n->member()) & (buckets - 1)];
       n->next = slot;
       slot = n;
       n = next;

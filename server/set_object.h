@@ -2,12 +2,14 @@
 //
 // Two encodings, as Redis 7.0 keeps them and OBJECT ENCODING names them (7.0 has no listpack
 // sets):
-//  - "intset": a sorted vector of int64, while every member is an integer in Redis' canonical
+//  - "intset": a sorted array of integers, while every member is an integer in Redis' canonical
 //    form (string2ll: no '+', no leading zeros, no "-0") and there are at most
-//    kMaxIntsetEntries members. Lookups are binary searches; members iterate in ascending
-//    order, as Redis' intset does, so SMEMBERS answers in the same order as redis-server.
+//    kMaxIntsetEntries members. Like Redis' intset, every integer takes the width (2, 4 or 8
+//    bytes) of the widest one, so small integers cost 2 bytes. Lookups are binary searches;
+//    members iterate in ascending order, so SMEMBERS answers in redis-server's order.
 //  - "hashtable": a chained hash table with a power-of-two bucket array (grown at load factor 1,
-//    shrunk below 1/8), whose nodes hold the member bytes inline (one allocation per member).
+//    shrunk below 1/8), whose nodes hold the member bytes inline (one allocation per member,
+//    12 bytes of header; the hash is recomputed when the table resizes, as Redis' dict does).
 //    The bounded load factor makes a uniform random bucket non-empty with probability at least
 //    1/8, so picking a random member (SPOP, SRANDMEMBER) costs O(1) expected, and SSCAN uses
 //    Redis' reverse-binary cursor (every member present for a whole scan is returned at least
@@ -47,7 +49,7 @@ class SetMember {
  private:
   const char* external_ = nullptr;  // nullptr: the member is in digits_
   uint32_t len_ = 0;
-  char digits_[20];  // "-9223372036854775808" is the longest int64
+  char digits_[20] = {};  // "-9223372036854775808" is the longest int64
 };
 
 class SetObject final : public Object {
@@ -67,7 +69,7 @@ class SetObject final : public Object {
   }
 
   bool intset() const { return !hashtable_; }
-  size_t size() const { return hashtable_ ? size_ : ints_.size(); }
+  size_t size() const { return hashtable_ ? size_ : packed_.size() / width_; }
   bool empty() const { return size() == 0; }
 
   bool Contains(std::string_view member) const;
@@ -79,7 +81,15 @@ class SetObject final : public Object {
   // Calls fn(SetMember) for every member: ascending for an intset, bucket order for a
   // hashtable. `fn` must not change the set.
   template <typename Fn>
-  void ForEach(Fn&& fn) const;
+  void ForEach(Fn&& fn) const {
+    ForEachWhile([&](const SetMember& m) {
+      fn(m);
+      return true;
+    });
+  }
+  // The same, stopping early when fn returns false.
+  template <typename Fn>
+  void ForEachWhile(Fn&& fn) const;
 
   // A uniformly chosen member of an intset; for a hashtable a random non-empty bucket, then a
   // random member of its chain (chains are short: close to uniform, as Redis'
@@ -95,38 +105,52 @@ class SetObject final : public Object {
   uint64_t ScanStep(uint64_t cursor, Fn&& fn) const;
 
  private:
-  // A hashtable member: the header, then `len` bytes. Allocated with ::operator new.
+  // A hashtable member: `next` and `len`, then `len` bytes from offset kNodeHeader (no padding
+  // between). Allocated with ::operator new.
   struct Node {
     Node* next;
     uint32_t len;
-    uint32_t hash_low;  // the low 32 bits of the hash: enough to place it in up to 2^32 buckets
-    const char* data() const { return reinterpret_cast<const char*>(this + 1); }
+    const char* data() const { return reinterpret_cast<const char*>(this) + kNodeHeader; }
     std::string_view member() const { return {data(), len}; }
   };
+  static constexpr size_t kNodeHeader = sizeof(Node*) + sizeof(uint32_t);
 
   static uint64_t Hash(std::string_view member);
-  static Node* NewNode(std::string_view member, uint64_t hash, Node* next);
+  static Node* NewNode(std::string_view member, Node* next);
   static void FreeNode(Node* node);
+  static size_t NodeBytes(size_t len);
   void ConvertToHashtable();
   const Node* FindNode(std::string_view member, uint64_t hash) const;
   void InsertNew(std::string_view member, uint64_t hash);
   void Rehash(size_t buckets);
   void FreeNodes();
 
+  // Intset form.
+  int64_t IntAt(size_t i) const;
+  void StoreInt(size_t i, int64_t value);
+  // Binary search: true when found; *pos = its index or where it would go.
+  bool FindInt(int64_t value, size_t* pos) const;
+  void Widen(uint8_t width);
+
   bool hashtable_ = false;
+  uint8_t width_ = 2;           // intset form: bytes per integer (2, 4 or 8)
   size_t size_ = 0;             // hashtable form's member count
-  std::vector<int64_t> ints_;   // intset form, ascending
+  std::vector<char> packed_;    // intset form: ascending integers, width_ bytes each
   std::vector<Node*> buckets_;  // hashtable form: owned chains; a power of two, or empty
 };
 
 template <typename Fn>
-void SetObject::ForEach(Fn&& fn) const {
+void SetObject::ForEachWhile(Fn&& fn) const {
   if (intset()) {
-    for (int64_t v : ints_) fn(SetMember::Integer(v));
+    for (size_t i = 0, n = size(); i < n; ++i) {
+      if (!fn(SetMember::Integer(IntAt(i)))) return;
+    }
     return;
   }
   for (const Node* head : buckets_) {
-    for (const Node* n = head; n != nullptr; n = n->next) fn(SetMember::View(n->member()));
+    for (const Node* n = head; n != nullptr; n = n->next) {
+      if (!fn(SetMember::View(n->member()))) return;
+    }
   }
 }
 
