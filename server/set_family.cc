@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "server/notify.h"
+#include "server/scan_options.h"
 #include "server/server_context.h"
 #include "server/set_ops.h"
 #include "server/util.h"
@@ -680,24 +681,7 @@ void CmdSScan(CommandContext& ctx) {
     ctx.reply.Error("ERR invalid cursor");
     return;
   }
-  int64_t count = 10;
-  std::string_view pattern;
-  Status option_error = Status::kOk;
-  for (size_t i = 3; i < ctx.argc() && option_error == Status::kOk; i += 2) {
-    std::string_view opt = ctx.arg(i);
-    bool has_value = i + 1 < ctx.argc();
-    if (EqualsIgnoreCase(opt, "count") && has_value) {
-      if (!ParseInt64(ctx.arg(i + 1), &count)) {
-        option_error = Status::kNotInteger;
-      } else if (count < 1) {
-        option_error = Status::kSyntax;
-      }
-    } else if (EqualsIgnoreCase(opt, "match") && has_value) {
-      pattern = ctx.arg(i + 1);
-    } else {
-      option_error = Status::kSyntax;
-    }
-  }
+  KeyScanOptions options = ParseKeyScanOptions(ctx.args, 3);
   Db db = ctx.db();
   SetResult<SetObject*> found = FindSet(db, ctx.arg(1), true);
   if (!found.ok()) {
@@ -706,11 +690,11 @@ void CmdSScan(CommandContext& ctx) {
   }
   SetScanPage page;
   if (found.value != nullptr) {
-    if (option_error != Status::kOk) {
-      ctx.reply.Error(option_error);
+    if (options.error != Status::kOk) {
+      ctx.reply.Error(options.error);
       return;
     }
-    page = ScanSet(*found.value, cursor, static_cast<size_t>(count), pattern);
+    page = ScanSet(*found.value, cursor, options.count, options.pattern);
   }
   ctx.reply.Array(2);
   ctx.reply.Bulk(std::to_string(page.cursor));

@@ -22,10 +22,6 @@ size_t MallocChunk(size_t request) {
 }
 }  // namespace
 
-namespace set_internal {
-uint64_t NextCursor(uint64_t cursor, uint64_t mask) { return NextScanCursor(cursor, mask); }
-}  // namespace set_internal
-
 SetMember SetMember::View(std::string_view bytes) {
   SetMember m;
   m.external_ = bytes.data();

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "server/entry.h"
+#include "server/util.h"
 
 namespace rowcached::server {
 
@@ -154,11 +155,6 @@ void SetObject::ForEachWhile(Fn&& fn) const {
   }
 }
 
-namespace set_internal {
-// Redis' reverse-binary cursor increment over a table of `mask + 1` buckets.
-uint64_t NextCursor(uint64_t cursor, uint64_t mask);
-}  // namespace set_internal
-
 template <typename Fn>
 uint64_t SetObject::ScanStep(uint64_t cursor, Fn&& fn) const {
   if (buckets_.empty()) return 0;
@@ -166,7 +162,7 @@ uint64_t SetObject::ScanStep(uint64_t cursor, Fn&& fn) const {
   for (const Node* n = buckets_[cursor & mask]; n != nullptr; n = n->next) {
     fn(SetMember::View(n->member()));
   }
-  return set_internal::NextCursor(cursor, mask);
+  return NextScanCursor(cursor, mask);
 }
 
 }  // namespace rowcached::server
