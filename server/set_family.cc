@@ -145,10 +145,23 @@ SetResult<SetPop> OpSPop(Db& db, std::string_view key, uint64_t count) {
     r.value.key_deleted = true;
     return r;
   }
-  // count < size: the set survives. Each pop is O(1) expected on a hashtable (the load factor
-  // stays above 1/8 as it shrinks) and O(size) on an intset of at most 512 members.
   std::mt19937_64& rng = RngOf(db, key);
+  uint64_t remaining = set.size() - count;
   r.value.members.reserve(count);
+  if (remaining * 5 <= count) {
+    // Most of the set goes (Redis' "case 3"): the few members that stay move to a new set, which
+    // is an intset again when they allow it (as redis-server's OBJECT ENCODING then says), and
+    // the old set's other members are the reply. The key keeps its TTL (Redis' dbOverwrite).
+    auto kept = std::make_unique<SetObject>();
+    for (const SetMember& m : set.RandomDistinct(remaining, rng)) kept->Add(m.view());
+    set.ForEach([&](const SetMember& m) {
+      if (!kept->Contains(m.view())) r.value.members.emplace_back(m.view());
+    });
+    db.Put(Entry::NewObject(key, ValueType::kSet, std::move(kept)), /*keep_ttl=*/true);
+    return r;
+  }
+  // A small share goes: pop one at a time. Each pop is O(1) expected on a hashtable (the load
+  // factor stays above 1/8 as it shrinks) and O(size) on an intset of at most 512 members.
   for (uint64_t i = 0; i < count; ++i) {
     std::string member(set.Random(rng).view());
     set.Remove(member);

@@ -285,6 +285,23 @@ TEST_CASE("SPOP", "[sets]") {
     CHECK(h.Run({"SPOP", "s", "3"}) == Set3("1", "2", "3"));
   }
 
+  SECTION("popping most of a big set leaves a new set, an intset when it can be") {
+    REQUIRE(Fill(h, "big", 1000, "") == Int(1000));
+    REQUIRE(h.Run({"EXPIRE", "big", "100"}) == Int(1));
+    CHECK(Encoding(h, "big") == Bulk("hashtable"));
+    CHECK(BulkArray(h.Run({"SPOP", "big", "100"})).size() == 100);
+    CHECK(Encoding(h, "big") == Bulk("hashtable"));
+    auto popped = BulkArray(h.Run({"SPOP", "big", "890"}));
+    CHECK(popped.size() == 890);
+    CHECK(h.Run({"SCARD", "big"}) == Int(10));
+    CHECK(Encoding(h, "big") == Bulk("intset"));
+    CHECK(h.Run({"TTL", "big"}) == Int(100));
+    auto rest = BulkArray(h.Run({"SMEMBERS", "big"}));
+    std::set<std::string> all(popped.begin(), popped.end());
+    for (const auto& m : rest) CHECK(all.insert(m).second);
+    CHECK(all.size() == 900);
+  }
+
   SECTION("distinct members, removed, on both encodings") {
     for (const auto& [key, prefix, n] :
          {std::tuple<std::string, std::string, int>{"ints", "", 300}, {"strs", "m", 2000}}) {
