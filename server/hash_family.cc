@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "server/hash_ops.h"
+#include "server/scan_options.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
@@ -484,24 +485,7 @@ void CmdHScan(CommandContext& ctx) {
     ctx.reply.Error("ERR invalid cursor");
     return;
   }
-  int64_t count = 10;
-  std::string_view pattern;
-  Status option_error = Status::kOk;
-  for (size_t i = 3; i < ctx.argc() && option_error == Status::kOk; i += 2) {
-    std::string_view opt = ctx.arg(i);
-    bool has_value = i + 1 < ctx.argc();
-    if (EqualsIgnoreCase(opt, "count") && has_value) {
-      if (!ParseInt64(ctx.arg(i + 1), &count)) {
-        option_error = Status::kNotInteger;
-      } else if (count < 1) {
-        option_error = Status::kSyntax;
-      }
-    } else if (EqualsIgnoreCase(opt, "match") && has_value) {
-      pattern = ctx.arg(i + 1);
-    } else {
-      option_error = Status::kSyntax;
-    }
-  }
+  KeyScanOptions options = ParseKeyScanOptions(ctx.args, 3);
   Db db = ctx.db();
   HashResult<HashObject*> found = FindHash(db, ctx.arg(1), true);
   if (!found.ok()) {
@@ -510,11 +494,11 @@ void CmdHScan(CommandContext& ctx) {
   }
   HashScanPage page;
   if (found.value != nullptr) {
-    if (option_error != Status::kOk) {
-      ctx.reply.Error(option_error);
+    if (options.error != Status::kOk) {
+      ctx.reply.Error(options.error);
       return;
     }
-    page = ScanHash(*found.value, cursor, static_cast<size_t>(count), pattern);
+    page = ScanHash(*found.value, cursor, options.count, options.pattern);
   }
   ctx.reply.Array(2);
   ctx.reply.Bulk(std::to_string(page.cursor));

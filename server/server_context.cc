@@ -53,6 +53,7 @@ void RegisterAllFamilies(Registry& registry) {
   RegisterHashFamily(registry);
   RegisterBitmapFamily(registry);
   RegisterHyperLogLogFamily(registry);
+  RegisterSetFamily(registry);
 }
 
 }  // namespace rowcached::server

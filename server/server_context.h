@@ -130,6 +130,7 @@ void RegisterKeysFamily(Registry& registry);
 void RegisterHashFamily(Registry& registry);
 void RegisterBitmapFamily(Registry& registry);
 void RegisterHyperLogLogFamily(Registry& registry);
+void RegisterSetFamily(Registry& registry);
 void RegisterServerFamily(Registry& registry);
 void RegisterClientFamily(Registry& registry);
 // Parts of the server family kept in their own files.
