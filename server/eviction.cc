@@ -38,6 +38,9 @@ Evictor::Result Evictor::PerformEvictions(ServerContext& server) {
   const EvictionConfig& config = server.keyspace().eviction_config();
   int64_t maxmemory = config.maxmemory.load(std::memory_order_relaxed);
   if (maxmemory <= 0 || UsedMemory() <= maxmemory) return Result::kOk;
+  // A command run under shard locks already held (a transaction's) is not checked: Redis
+  // checks a transaction when it is queued and at EXEC, not command by command.
+  if (ShardLocks::HeldByThisThread()) return Result::kOk;
   MaxMemoryPolicy policy = config.policy.load(std::memory_order_relaxed);
   if (policy == MaxMemoryPolicy::kNoEviction) return Result::kFail;
 

@@ -52,8 +52,8 @@ class Evictor {
   enum class Result { kOk, kFail };
 
   // Evicts keys until used memory is at or under maxmemory. kOk when it is (or maxmemory is 0),
-  // kFail when the policy is noeviction or nothing evictable is left.
-  // REQUIRES: the caller holds no shard lock.
+  // kFail when the policy is noeviction or nothing evictable is left. Does nothing (kOk) when
+  // the calling thread holds shard locks through a ShardLocks.
   Result PerformEvictions(ServerContext& server);
 
  private:

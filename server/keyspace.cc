@@ -64,11 +64,22 @@ size_t Keyspace::ActiveExpireCycle(int64_t time_budget_us) {
   return deleted;
 }
 
+namespace {
+thread_local int lock_sets_held = 0;  // ShardLocks of this thread that hold at least one shard
+}  // namespace
+
+bool ShardLocks::HeldByThisThread() { return lock_sets_held > 0; }
+
+void ShardLocks::NoteLocked(uint64_t mask_before) {
+  if (mask_before == 0 && mask_ != 0) ++lock_sets_held;
+}
+
 void ShardLocks::LockKeys(Keyspace& ks, const std::vector<std::string_view>& keys) {
   uint64_t want = 0;
   for (auto k : keys) want |= uint64_t{1} << Keyspace::ShardOf(Table::Hash(k));
   ks_ = &ks;
   want &= ~mask_;
+  uint64_t before = mask_;
   // Ascending order: the global lock order.
   while (want) {
     int i = std::countr_zero(want);
@@ -76,6 +87,7 @@ void ShardLocks::LockKeys(Keyspace& ks, const std::vector<std::string_view>& key
     mask_ |= uint64_t{1} << i;
     want &= want - 1;
   }
+  NoteLocked(before);
 }
 
 void ShardLocks::LockOne(Keyspace& ks, std::string_view key) {
@@ -83,7 +95,9 @@ void ShardLocks::LockOne(Keyspace& ks, std::string_view key) {
   ks_ = &ks;
   if (mask_ & (uint64_t{1} << i)) return;
   ks.shard(i).mu.lock();
+  uint64_t before = mask_;
   mask_ |= uint64_t{1} << i;
+  NoteLocked(before);
 }
 
 void ShardLocks::LockAll(Keyspace& ks) {
@@ -91,10 +105,13 @@ void ShardLocks::LockAll(Keyspace& ks) {
   for (size_t i = 0; i < Keyspace::kShards; ++i) {
     if (!(mask_ & (uint64_t{1} << i))) ks.shard(i).mu.lock();
   }
+  uint64_t before = mask_;
   mask_ = ~uint64_t{0};
+  NoteLocked(before);
 }
 
 void ShardLocks::Unlock() {
+  if (mask_ != 0) --lock_sets_held;
   while (mask_) {
     int i = std::countr_zero(mask_);
     ks_->shard(i).mu.unlock();

@@ -94,7 +94,13 @@ class ShardLocks {
   void LockAll(Keyspace& ks);
   void Unlock();
 
+  // True while the calling thread holds shard locks through some ShardLocks: code that locks
+  // shards itself (eviction) must not run then, as a shard's mutex is not recursive.
+  static bool HeldByThisThread();
+
  private:
+  void NoteLocked(uint64_t mask_before);
+
   Keyspace* ks_ = nullptr;
   uint64_t mask_ = 0;  // bit i set = shard i locked
 };
