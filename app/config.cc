@@ -206,6 +206,10 @@ const std::vector<std::pair<std::string, std::vector<KeyDef>>>& Schema() {
                              "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"},
                             &c.server.maxmemory_policy))},
            {"maxmemory_samples", Kind::kInt, CFG(ExpectInt(n, 1, 64, &c.server.maxmemory_samples))},
+           {"lfu_log_factor", Kind::kInt,
+            CFG(ExpectInt(n, 0, INT32_MAX, &c.server.lfu_log_factor))},
+           {"lfu_decay_time", Kind::kInt,
+            CFG(ExpectInt(n, 0, INT32_MAX, &c.server.lfu_decay_time))},
        }},
       {"persistence",
        {

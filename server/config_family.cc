@@ -75,7 +75,13 @@ const std::vector<ConfigParam>& Params() {
                          "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"});
        }},
       {"maxmemory-samples", [](const Options& o) { return Int64ToString(o.maxmemory_samples); },
-       [](Options& o, std::string_view v) { return SetInt(&o.maxmemory_samples, v, 1, 64); }},
+       [](Options& o, std::string_view v) {
+         return SetInt(&o.maxmemory_samples, v, 1, INT32_MAX);
+       }},
+      {"lfu-log-factor", [](const Options& o) { return Int64ToString(o.lfu_log_factor); },
+       [](Options& o, std::string_view v) { return SetInt(&o.lfu_log_factor, v, 0, INT32_MAX); }},
+      {"lfu-decay-time", [](const Options& o) { return Int64ToString(o.lfu_decay_time); },
+       [](Options& o, std::string_view v) { return SetInt(&o.lfu_decay_time, v, 0, INT32_MAX); }},
       {"proto-max-bulk-len", [](const Options& o) { return Int64ToString(o.proto_max_bulk_len); },
        [](Options& o, std::string_view v) {
          std::string err = SetMemory(&o.proto_max_bulk_len, v);
@@ -156,7 +162,10 @@ void CmdConfigSet(CommandContext& ctx) {
       return;
     }
   }
+  int64_t old_maxmemory = ctx.server.options().maxmemory;
   ctx.server.UpdateOptions([&](Options& o) { o = copy; });
+  // Like Redis' updateMaxmemory: a lower limit is enforced at once, not at the next write.
+  if (copy.maxmemory != old_maxmemory) (void)ctx.server.evictor().PerformEvictions(ctx.server);
   ctx.reply.Ok();
 }
 

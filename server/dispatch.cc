@@ -67,6 +67,14 @@ void Dispatch(ServerContext& server, ClientState& client, const std::vector<std:
     reply.Error("NOAUTH Authentication required.");
     return;
   }
+  // Redis' processCommand: make room under maxmemory before any command, with no shard lock
+  // held yet (eviction locks one shard at a time); if no room can be made, refuse the commands
+  // that may grow memory and let the others (reads, DEL) run.
+  if (server.evictor().PerformEvictions(server) == Evictor::Result::kFail &&
+      (spec->flags & kDenyOom)) {
+    reply.Error("OOM command not allowed when used memory > 'maxmemory'.");
+    return;
+  }
 
   client.last_command.store(spec->name.c_str(), std::memory_order_relaxed);
   server.stats().total_commands_processed.fetch_add(1, std::memory_order_relaxed);

@@ -1,5 +1,6 @@
 // Runs one parsed command for one client: the path every request takes after the parser.
-// Checks the command exists, its arity, authentication; locks the shards of its keys; calls the
+// Checks the command exists, its arity, authentication; makes room under maxmemory (refusing
+// "denyoom" commands when it cannot, see eviction.h); locks the shards of its keys; calls the
 // handler; counts it. Knows nothing of sockets, so tests drive it directly.
 //
 // Thread-safety: call from the thread that owns `client`.

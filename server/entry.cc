@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "server/memory.h"
+
 namespace rowcached::server {
 
 std::string_view TypeName(ValueType type) {
@@ -30,7 +32,7 @@ std::string_view TypeName(ValueType type) {
 }
 
 Entry* Entry::Allocate(std::string_view key, size_t value_bytes) {
-  void* mem = std::malloc(sizeof(Entry) + key.size() + value_bytes);
+  void* mem = CountedMalloc(sizeof(Entry) + key.size() + value_bytes);
   if (mem == nullptr) throw std::bad_alloc();
   Entry* e = new (mem) Entry();
   e->key_len_ = static_cast<uint32_t>(key.size());
@@ -77,7 +79,7 @@ void Entry::Free(Entry* entry) {
   if (entry == nullptr) return;
   if (!entry->inline_string()) delete entry->object();
   entry->~Entry();
-  std::free(entry);
+  CountedFree(entry);
 }
 
 }  // namespace rowcached::server

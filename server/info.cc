@@ -1,7 +1,6 @@
 #include "server/info.h"
 
 #include <fmt/format.h>
-#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -183,20 +182,6 @@ std::string Title(std::string_view name) {
 }
 
 }  // namespace
-
-int64_t UsedMemory() {
-  struct mallinfo2 mi = mallinfo2();
-  return static_cast<int64_t>(mi.uordblks + mi.hblkhd);
-}
-
-int64_t ResidentMemory() {
-  long pages = 0, resident = 0;
-  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE);
-}
 
 std::string RenderInfo(ServerContext& server, const std::vector<std::string>& requested) {
   auto wants = [&](std::string_view name, bool in_default) {

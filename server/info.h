@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "server/memory.h"  // UsedMemory, ResidentMemory
 #include "server/server_context.h"
 
 namespace rowcached::server {
@@ -11,9 +12,5 @@ namespace rowcached::server {
 // `sections` lower-case; empty = "default". Understands "all", "everything", "default".
 // Locks all shards briefly for the keyspace section.
 std::string RenderInfo(ServerContext& server, const std::vector<std::string>& sections);
-
-// Heap bytes in use (glibc mallinfo2) and resident set size.
-int64_t UsedMemory();
-int64_t ResidentMemory();
 
 }  // namespace rowcached::server

@@ -188,20 +188,10 @@ int64_t EntryRefCount(const Entry& entry, bool shared_integers) {
   return 1;
 }
 
-int64_t IdleSeconds(uint32_t lru, int64_t now_ms) {
-  constexpr int64_t kLruClockMax = (1 << 24) - 1;
-  int64_t clock = LruClock(now_ms);
-  if (clock >= lru) return clock - lru;
-  return clock + (kLruClockMax - lru);
-}
+int64_t IdleSeconds(uint32_t lru, int64_t now_ms) { return LruIdleSeconds(lru, now_ms); }
 
 int64_t LfuFrequency(uint32_t lru, int64_t now_ms, int64_t decay_minutes) {
-  int64_t ldt = lru >> 8;
-  int64_t counter = lru & 255;
-  int64_t now_minutes = (now_ms / 1000 / 60) & 65535;
-  int64_t elapsed = now_minutes >= ldt ? now_minutes - ldt : 65535 - ldt + now_minutes;
-  int64_t periods = decay_minutes > 0 ? elapsed / decay_minutes : 0;
-  return periods > counter ? 0 : counter - periods;
+  return LfuDecayedCounter(lru, now_ms, decay_minutes);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,9 +225,6 @@ bool ParseIntOrReply(CommandContext& ctx, std::string_view s, int* out, std::str
   *out = static_cast<int>(v);
   return true;
 }
-
-bool IsLfuPolicy(const std::string& policy) { return policy.ends_with("-lfu"); }
-bool IsLruPolicy(const std::string& policy) { return policy.ends_with("-lru"); }
 
 void CmdDel(CommandContext& ctx) {
   Db db = ctx.db();
@@ -502,11 +489,12 @@ void CmdObjectRefCount(CommandContext& ctx) {
   Db db = ctx.db();
   Entry* e = ObjectLookup(ctx, db);
   if (e == nullptr) return;
-  Options options = ctx.server.options();
+  const EvictionConfig& config = ctx.server.keyspace().eviction_config();
+  MaxMemoryPolicy policy = config.policy.load(std::memory_order_relaxed);
   // tryObjectEncoding shares small integers unless an eviction policy needs per-object
   // LRU/LFU data.
-  bool shared = options.maxmemory == 0 ||
-                !(IsLruPolicy(options.maxmemory_policy) || IsLfuPolicy(options.maxmemory_policy));
+  bool shared =
+      config.maxmemory.load(std::memory_order_relaxed) == 0 || !(IsLru(policy) || IsLfu(policy));
   ctx.reply.Integer(EntryRefCount(*e, shared));
 }
 
@@ -514,7 +502,7 @@ void CmdObjectIdleTime(CommandContext& ctx) {
   Db db = ctx.db();
   Entry* e = ObjectLookup(ctx, db);
   if (e == nullptr) return;
-  if (IsLfuPolicy(ctx.server.options().maxmemory_policy)) {
+  if (IsLfu(ctx.server.keyspace().eviction_config().policy.load(std::memory_order_relaxed))) {
     ctx.reply.Error(
         "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
         "switching between policies at runtime LRU and LFU data will take some time to adjust.");
@@ -527,15 +515,16 @@ void CmdObjectFreq(CommandContext& ctx) {
   Db db = ctx.db();
   Entry* e = ObjectLookup(ctx, db);
   if (e == nullptr) return;
-  if (!IsLfuPolicy(ctx.server.options().maxmemory_policy)) {
+  const EvictionConfig& config = ctx.server.keyspace().eviction_config();
+  if (!IsLfu(config.policy.load(std::memory_order_relaxed))) {
     ctx.reply.Error(
         "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
         "that when switching between policies at runtime LRU and LFU data will take some time "
         "to adjust.");
     return;
   }
-  constexpr int64_t kLfuDecayTime = 1;  // Redis' lfu-decay-time default, in minutes
-  ctx.reply.Integer(LfuFrequency(e->lru(), db.NowMs(), kLfuDecayTime));
+  ctx.reply.Integer(
+      LfuFrequency(e->lru(), db.NowMs(), config.lfu_decay_time.load(std::memory_order_relaxed)));
 }
 
 void CmdObjectHelp(CommandContext& ctx) {

@@ -6,8 +6,6 @@
 
 namespace rowcached::server {
 
-uint32_t LruClock(int64_t now_ms) { return static_cast<uint32_t>(now_ms / 1000) & 0xFFFFFF; }
-
 Keyspace::Keyspace(int databases, const Clock* clock) : databases_(databases), clock_(clock) {
   for (auto& s : shards_) s.dbs.resize(databases);
 }
@@ -66,11 +64,22 @@ size_t Keyspace::ActiveExpireCycle(int64_t time_budget_us) {
   return deleted;
 }
 
+namespace {
+thread_local int lock_sets_held = 0;  // ShardLocks of this thread that hold at least one shard
+}  // namespace
+
+bool ShardLocks::HeldByThisThread() { return lock_sets_held > 0; }
+
+void ShardLocks::NoteLocked(uint64_t mask_before) {
+  if (mask_before == 0 && mask_ != 0) ++lock_sets_held;
+}
+
 void ShardLocks::LockKeys(Keyspace& ks, const std::vector<std::string_view>& keys) {
   uint64_t want = 0;
   for (auto k : keys) want |= uint64_t{1} << Keyspace::ShardOf(Table::Hash(k));
   ks_ = &ks;
   want &= ~mask_;
+  uint64_t before = mask_;
   // Ascending order: the global lock order.
   while (want) {
     int i = std::countr_zero(want);
@@ -78,6 +87,7 @@ void ShardLocks::LockKeys(Keyspace& ks, const std::vector<std::string_view>& key
     mask_ |= uint64_t{1} << i;
     want &= want - 1;
   }
+  NoteLocked(before);
 }
 
 void ShardLocks::LockOne(Keyspace& ks, std::string_view key) {
@@ -85,7 +95,9 @@ void ShardLocks::LockOne(Keyspace& ks, std::string_view key) {
   ks_ = &ks;
   if (mask_ & (uint64_t{1} << i)) return;
   ks.shard(i).mu.lock();
+  uint64_t before = mask_;
   mask_ |= uint64_t{1} << i;
+  NoteLocked(before);
 }
 
 void ShardLocks::LockAll(Keyspace& ks) {
@@ -93,10 +105,13 @@ void ShardLocks::LockAll(Keyspace& ks) {
   for (size_t i = 0; i < Keyspace::kShards; ++i) {
     if (!(mask_ & (uint64_t{1} << i))) ks.shard(i).mu.lock();
   }
+  uint64_t before = mask_;
   mask_ = ~uint64_t{0};
+  NoteLocked(before);
 }
 
 void ShardLocks::Unlock() {
+  if (mask_ != 0) --lock_sets_held;
   while (mask_) {
     int i = std::countr_zero(mask_);
     ks_->shard(i).mu.unlock();
@@ -112,6 +127,12 @@ bool Db::Expired(Table& table, Entry* e, uint64_t hash) {
   return true;
 }
 
+void Db::Touch(Entry* e, uint64_t hash) {
+  // The shard's generator: its lock is held, and LFU increments stay reproducible in tests.
+  e->set_lru(AccessedStamp(e->lru(), NowMs(), ks_->eviction_config(),
+                           ks_->shard(Keyspace::ShardOf(hash)).rng));
+}
+
 Entry* Db::Find(std::string_view key, bool count_stats, bool touch) {
   uint64_t h = Table::Hash(key);
   Table& t = TableOf(h);
@@ -121,7 +142,7 @@ Entry* Db::Find(std::string_view key, bool count_stats, bool touch) {
     (e ? ks_->stats().keyspace_hits : ks_->stats().keyspace_misses)
         .fetch_add(1, std::memory_order_relaxed);
   }
-  if (e != nullptr && touch) e->set_lru(LruClock(NowMs()));
+  if (e != nullptr && touch) Touch(e, h);
   return e;
 }
 
@@ -140,9 +161,11 @@ Entry* Db::Put(Entry* fresh, bool keep_ttl) {
   std::string_view key = fresh->key();
   uint64_t h = Table::Hash(key);
   Table& t = TableOf(h);
-  fresh->set_lru(LruClock(NowMs()));
+  MaxMemoryPolicy policy = ks_->eviction_config().policy.load(std::memory_order_relaxed);
+  fresh->set_lru(InitialAccessStamp(policy, NowMs()));
   Entry* old = t.Find(key, h);
   if (old != nullptr) {
+    if (IsLfu(policy)) fresh->set_lru(old->lru());
     if (keep_ttl && Expired(t, old, h)) {
       t.Insert(fresh, h);
     } else {
@@ -164,7 +187,10 @@ Entry* Db::SetString(std::string_view key, std::string_view value, bool keep_ttl
       value.size() > Entry::kMaxInlineString && !(keep_ttl && Expired(t, old, h))) {
     if (!keep_ttl) t.ClearExpire(old);
     static_cast<StringObject*>(old->object())->value.assign(value);
-    old->set_lru(LruClock(NowMs()));
+    // The command's own lookup counted the access; only the LRU clock is refreshed here.
+    if (!IsLfu(ks_->eviction_config().policy.load(std::memory_order_relaxed))) {
+      old->set_lru(LruClock(NowMs()));
+    }
     return old;
   }
   return Put(Entry::NewString(key, value), keep_ttl);

@@ -25,6 +25,7 @@
 
 #include "server/clock.h"
 #include "server/entry.h"
+#include "server/eviction_policy.h"
 #include "server/status.h"
 #include "server/table.h"
 
@@ -54,6 +55,9 @@ class Keyspace {
   int databases() const { return databases_; }
   const Clock& clock() const { return *clock_; }
   KeyspaceStats& stats() { return stats_; }
+  // maxmemory settings and how key accesses are stamped (LRU clock or LFU counter).
+  EvictionConfig& eviction_config() { return eviction_config_; }
+  const EvictionConfig& eviction_config() const { return eviction_config_; }
 
   static size_t ShardOf(uint64_t hash) { return hash >> 58; }  // top 6 bits: 64 shards
   static_assert(kShards == 64);
@@ -71,6 +75,7 @@ class Keyspace {
   int databases_;
   const Clock* clock_;
   KeyspaceStats stats_;
+  EvictionConfig eviction_config_;
   std::array<Shard, kShards> shards_;
   size_t expire_cursor_ = 0;  // shard where the next active expiry pass starts
 };
@@ -89,7 +94,13 @@ class ShardLocks {
   void LockAll(Keyspace& ks);
   void Unlock();
 
+  // True while the calling thread holds shard locks through some ShardLocks: code that locks
+  // shards itself (eviction) must not run then, as a shard's mutex is not recursive.
+  static bool HeldByThisThread();
+
  private:
+  void NoteLocked(uint64_t mask_before);
+
   Keyspace* ks_ = nullptr;
   uint64_t mask_ = 0;  // bit i set = shard i locked
 };
@@ -105,8 +116,8 @@ class Db {
   int64_t NowMs() const { return ks_->clock().NowMs(); }
 
   // Finds a live key; an expired one is deleted and reported absent. Counts hits and misses
-  // when `count_stats`, and touches the LRU clock unless `touch` is false (Redis'
-  // LOOKUP_NOTOUCH: TYPE, TTL, OBJECT).
+  // when `count_stats`, and records the access (LRU clock, or LFU counter under an LFU policy)
+  // unless `touch` is false (Redis' LOOKUP_NOTOUCH: TYPE, TTL, OBJECT).
   Entry* Find(std::string_view key, bool count_stats = false, bool touch = true);
   // Finds a live key of `type`. Returns nullptr with *status = kOk when absent, kWrongType when
   // present with another type.
@@ -118,7 +129,9 @@ class Db {
   Entry* SetString(std::string_view key, std::string_view value, bool keep_ttl);
   // Inserts or replaces the key with an object value; clears the TTL.
   Entry* SetObject(std::string_view key, ValueType type, std::unique_ptr<Object> object);
-  // Inserts or replaces with a prepared entry; keeps the TTL only if `keep_ttl`.
+  // Inserts or replaces with a prepared entry; keeps the TTL only if `keep_ttl`. A new key gets
+  // a fresh access stamp; under an LFU policy a replaced key keeps its counter (Redis'
+  // dbSetValue).
   Entry* Put(Entry* fresh, bool keep_ttl);
 
   bool Delete(std::string_view key);
@@ -141,12 +154,10 @@ class Db {
 
  private:
   bool Expired(Table& table, Entry* e, uint64_t hash);
+  void Touch(Entry* e, uint64_t hash);
 
   Keyspace* ks_;
   int index_;
 };
-
-// LRU clock in seconds, 24 bits, as Redis' LRU_CLOCK().
-uint32_t LruClock(int64_t now_ms);
 
 }  // namespace rowcached::server

@@ -24,6 +24,8 @@ struct Options {
   int64_t maxmemory = 0;  // bytes; 0 = unlimited
   std::string maxmemory_policy = "noeviction";
   int64_t maxmemory_samples = 5;
+  int64_t lfu_log_factor = 10;  // LFU counter growth: higher = more hits per step
+  int64_t lfu_decay_time = 1;   // minutes per LFU counter decrement; 0 = never decay
   // Persistence settings, reported by CONFIG GET / INFO persistence.
   std::string dir = "./data";
   bool appendonly = false;

@@ -11,6 +11,7 @@ ServerContext::ServerContext(Options options, const Clock* clock)
       start_ms_(clock->NowMs()),
       options_(std::move(options)),
       keyspace_(options_.databases, clock) {
+  keyspace_.eviction_config().Load(options_);
   RegisterAllFamilies(registry_);
 }
 

@@ -18,6 +18,7 @@
 
 #include "server/clock.h"
 #include "server/command.h"
+#include "server/eviction.h"
 #include "server/keyspace.h"
 #include "server/options.h"
 
@@ -73,10 +74,16 @@ class ServerContext {
     std::lock_guard l(config_mu_);
     return options_;
   }
+  // Settings the command path reads lock-free (maxmemory, the policy) are mirrored into the
+  // keyspace's EvictionConfig here, so a change takes effect with the next command.
   void UpdateOptions(const std::function<void(Options&)>& fn) {
     std::lock_guard l(config_mu_);
     fn(options_);
+    keyspace_.eviction_config().Load(options_);
   }
+
+  // Eviction under maxmemory (eviction.h). Call PerformEvictions with no shard lock held.
+  Evictor& evictor() { return evictor_; }
 
   // Clients. Guarded by clients_mu_.
   uint64_t NextClientId() { return next_client_id_.fetch_add(1) + 1; }
@@ -115,6 +122,7 @@ class ServerContext {
   Keyspace keyspace_;
   Registry registry_;
   ServerStats stats_;
+  Evictor evictor_;
   std::atomic<uint64_t> next_client_id_{0};
   mutable std::mutex clients_mu_;
   std::map<uint64_t, std::shared_ptr<ClientHandle>> clients_;

@@ -67,6 +67,8 @@ class Table {
   Entry* RandomEntry(std::mt19937_64& rng) const;
   // A random slot of the keys with a TTL, or nullptr when none.
   const VolatileSlot* RandomVolatile(std::mt19937_64& rng) const;
+  // Slot i of the keys with a TTL. REQUIRES: i < volatile_count().
+  const VolatileSlot& volatile_slot(size_t i) const { return volatile_[i]; }
 
   // Frees every entry.
   void Clear();
