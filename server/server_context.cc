@@ -51,6 +51,7 @@ void RegisterAllFamilies(Registry& registry) {
   RegisterStringFamily(registry);
   RegisterKeysFamily(registry);
   RegisterHashFamily(registry);
+  RegisterZSetFamily(registry);
 }
 
 }  // namespace rowcached::server

@@ -128,6 +128,7 @@ void RegisterAllFamilies(Registry& registry);
 void RegisterStringFamily(Registry& registry);
 void RegisterKeysFamily(Registry& registry);
 void RegisterHashFamily(Registry& registry);
+void RegisterZSetFamily(Registry& registry);
 void RegisterServerFamily(Registry& registry);
 void RegisterClientFamily(Registry& registry);
 // Parts of the server family kept in their own files.
