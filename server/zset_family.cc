@@ -244,8 +244,7 @@ std::vector<ScoredMember> SelectRange(const ZSetObject& zset, const ZRangeSpec& 
       SelectByRange(
           zset, spec, spec.score,
           [&](const ZSetObject::Node* n) {
-            return spec.reverse ? spec.score.AboveMin(n->score())
-                                : spec.score.BelowMax(n->score());
+            return spec.reverse ? spec.score.AboveMin(n->score()) : spec.score.BelowMax(n->score());
           },
           &out);
       break;
@@ -253,8 +252,7 @@ std::vector<ScoredMember> SelectRange(const ZSetObject& zset, const ZRangeSpec& 
       SelectByRange(
           zset, spec, spec.lex,
           [&](const ZSetObject::Node* n) {
-            return spec.reverse ? spec.lex.AboveMin(n->member())
-                                : spec.lex.BelowMax(n->member());
+            return spec.reverse ? spec.lex.AboveMin(n->member()) : spec.lex.BelowMax(n->member());
           },
           &out);
       break;
@@ -350,8 +348,9 @@ ZSetResult<std::vector<ScoredMember>> OpZRandMember(Db& db, std::string_view key
   }
   size_t size = zset.size();
   if (static_cast<uint64_t>(count) >= size) {
+    // The whole set, highest first: Redis walks it from the tail here.
     r.value.reserve(size);
-    for (const ZSetObject::Node* n = zset.First(); n != nullptr; n = n->next()) {
+    for (const ZSetObject::Node* n = zset.Last(); n != nullptr; n = n->prev()) {
       r.value.push_back({n->member(), n->score()});
     }
     return r;
@@ -500,10 +499,9 @@ ZSetResult<std::vector<OwnedScoredMember>> OpZSetAlgebra(Db& db, ZSetAlgebra op,
   switch (op) {
     case ZSetAlgebra::kInter: {
       // Smallest input first, as Redis orders them (the scores aggregate in that order too).
-      std::stable_sort(inputs.begin(), inputs.end(),
-                       [](const AlgebraInput& a, const AlgebraInput& b) {
-                         return a.size() < b.size();
-                       });
+      std::stable_sort(
+          inputs.begin(), inputs.end(),
+          [](const AlgebraInput& a, const AlgebraInput& b) { return a.size() < b.size(); });
       if (inputs[0].size() == 0) break;
       inputs[0].ForEach([&](std::string_view member, double score) {
         double acc = Weighted(score, inputs[0].weight);
@@ -546,8 +544,7 @@ bool StoreZSet(Db& db, std::string_view dst, const std::vector<OwnedScoredMember
   return ReplaceWithZSet(db, dst, members);
 }
 
-ZSetResult<int64_t> OpZInterCard(Db& db, const std::vector<std::string_view>& keys,
-                                 int64_t limit) {
+ZSetResult<int64_t> OpZInterCard(Db& db, const std::vector<std::string_view>& keys, int64_t limit) {
   std::vector<AlgebraInput> inputs;
   if (Status s = LoadInputs(db, keys, true, &inputs); s != Status::kOk) return {s, 0};
   std::stable_sort(inputs.begin(), inputs.end(), [](const AlgebraInput& a, const AlgebraInput& b) {
@@ -985,22 +982,16 @@ void RemRangeGeneric(CommandContext& ctx, ZRangeSpec::By by, std::string_view ev
   ctx.reply.Integer(r.value);
 }
 
-void CmdZRemRangeByRank(CommandContext& ctx) {
-  RemRangeGeneric(ctx, By::kRank, "zremrangebyrank");
-}
+void CmdZRemRangeByRank(CommandContext& ctx) { RemRangeGeneric(ctx, By::kRank, "zremrangebyrank"); }
 void CmdZRemRangeByScore(CommandContext& ctx) {
   RemRangeGeneric(ctx, By::kScore, "zremrangebyscore");
 }
 void CmdZRemRangeByLex(CommandContext& ctx) { RemRangeGeneric(ctx, By::kLex, "zremrangebylex"); }
 
-// Parses a count as Redis' getRangeLongFromObjectOrReply(1..LONG_MAX) with `message` for every
-// failure, or getPositiveLong (0..LONG_MAX) with Redis' generic texts.
-bool ParsePositiveCount(CommandContext& ctx, std::string_view text, int64_t* out) {
-  if (!ParseInt64(text, out)) {
-    ctx.reply.Error(Status::kNotInteger);
-    return false;
-  }
-  if (*out < 0) {
+// ZPOPMIN/ZPOPMAX's count, as Redis' getPositiveLongFromObjectOrReply with its message: every
+// failure, a non-integer included, answers "out of range, must be positive".
+bool ParsePopCount(CommandContext& ctx, std::string_view text, int64_t* out) {
+  if (!ParseInt64(text, out) || *out < 0) {
     ctx.reply.Error("ERR value is out of range, must be positive");
     return false;
   }
@@ -1060,7 +1051,7 @@ void PopCommand(CommandContext& ctx, bool max) {
     return;
   }
   int64_t count = -1;
-  if (ctx.argc() == 3 && !ParsePositiveCount(ctx, ctx.arg(2), &count)) return;
+  if (ctx.argc() == 3 && !ParsePopCount(ctx, ctx.arg(2), &count)) return;
   PopGeneric(ctx, {ctx.arg(1)}, max, count, false);
 }
 
@@ -1275,16 +1266,10 @@ void AlgebraGeneric(CommandContext& ctx, ZSetAlgebra op, bool store, bool cardin
 void CmdZUnion(CommandContext& ctx) { AlgebraGeneric(ctx, ZSetAlgebra::kUnion, false, false); }
 void CmdZInter(CommandContext& ctx) { AlgebraGeneric(ctx, ZSetAlgebra::kInter, false, false); }
 void CmdZDiff(CommandContext& ctx) { AlgebraGeneric(ctx, ZSetAlgebra::kDiff, false, false); }
-void CmdZUnionStore(CommandContext& ctx) {
-  AlgebraGeneric(ctx, ZSetAlgebra::kUnion, true, false);
-}
-void CmdZInterStore(CommandContext& ctx) {
-  AlgebraGeneric(ctx, ZSetAlgebra::kInter, true, false);
-}
+void CmdZUnionStore(CommandContext& ctx) { AlgebraGeneric(ctx, ZSetAlgebra::kUnion, true, false); }
+void CmdZInterStore(CommandContext& ctx) { AlgebraGeneric(ctx, ZSetAlgebra::kInter, true, false); }
 void CmdZDiffStore(CommandContext& ctx) { AlgebraGeneric(ctx, ZSetAlgebra::kDiff, true, false); }
-void CmdZInterCard(CommandContext& ctx) {
-  AlgebraGeneric(ctx, ZSetAlgebra::kInter, false, true);
-}
+void CmdZInterCard(CommandContext& ctx) { AlgebraGeneric(ctx, ZSetAlgebra::kInter, false, true); }
 
 void CmdZScan(CommandContext& ctx) {
   // Redis' order: the cursor, then the key (absent: an empty page whatever the options; another

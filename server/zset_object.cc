@@ -93,9 +93,7 @@ ZSetObject::~ZSetObject() {
   FreeNode(header_);
 }
 
-uint64_t ZSetObject::Hash(std::string_view member) {
-  return std::hash<std::string_view>{}(member);
-}
+uint64_t ZSetObject::Hash(std::string_view member) { return std::hash<std::string_view>{}(member); }
 
 size_t ZSetObject::MemoryUsage() const {
   size_t bytes = sizeof(*this) + sizeof(Node) + kMaxLevel * sizeof(Node::Level);
@@ -351,8 +349,7 @@ const ZSetObject::Node* ZSetObject::FirstInRange(const LexRange& range) const {
   if (range.Empty() || tail_ == nullptr || !range.AboveMin(tail_->member_)) return nullptr;
   const Node* x = header_;
   for (int i = level_ - 1; i >= 0; --i) {
-    while (x->levels()[i].forward != nullptr &&
-           !range.AboveMin(x->levels()[i].forward->member_)) {
+    while (x->levels()[i].forward != nullptr && !range.AboveMin(x->levels()[i].forward->member_)) {
       x = x->levels()[i].forward;
     }
   }
@@ -365,8 +362,7 @@ const ZSetObject::Node* ZSetObject::LastInRange(const LexRange& range) const {
   if (range.Empty() || first == nullptr || !range.BelowMax(first->member_)) return nullptr;
   const Node* x = header_;
   for (int i = level_ - 1; i >= 0; --i) {
-    while (x->levels()[i].forward != nullptr &&
-           range.BelowMax(x->levels()[i].forward->member_)) {
+    while (x->levels()[i].forward != nullptr && range.BelowMax(x->levels()[i].forward->member_)) {
       x = x->levels()[i].forward;
     }
   }

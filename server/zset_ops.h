@@ -91,8 +91,8 @@ struct ZRangeSpec {
   bool reverse = false;  // REV: from the highest; for kScore/kLex the range's max comes first
   int64_t start = 0;     // kRank: indexes, negative from the end
   int64_t stop = -1;
-  ScoreRange score;  // kScore
-  LexRange lex;      // kLex
+  ScoreRange score;    // kScore
+  LexRange lex;        // kLex
   int64_t offset = 0;  // LIMIT offset (kScore, kLex); negative = empty
   int64_t count = -1;  // LIMIT count; negative = all
 };
@@ -115,9 +115,9 @@ ZSetResult<int64_t> OpZRemRange(Db& db, std::string_view key, const ZRangeSpec& 
 ZSetResult<std::vector<OwnedScoredMember>> OpZPop(Db& db, std::string_view key, bool max,
                                                   int64_t count, bool* deleted_key);
 
-// ZRANDMEMBER key count: count >= 0 gives min(count, ZCARD) distinct members (the whole set in
-// order when count >= ZCARD, else in random order); count < 0 gives -count members drawn
-// independently. REQUIRES: count > INT64_MIN.
+// ZRANDMEMBER key count: count >= 0 gives min(count, ZCARD) distinct members (the whole set from
+// the highest member down when count >= ZCARD, as Redis, else in random order); count < 0 gives
+// -count members drawn independently. REQUIRES: count > INT64_MIN.
 ZSetResult<std::vector<ScoredMember>> OpZRandMember(Db& db, std::string_view key, int64_t count);
 // ZRANDMEMBER key: one member, nullopt when the key is absent.
 ZSetResult<std::optional<std::string_view>> OpZRandOne(Db& db, std::string_view key);
@@ -146,8 +146,7 @@ ZSetResult<std::vector<OwnedScoredMember>> OpZSetAlgebra(Db& db, ZSetAlgebra op,
 // existed before (for the "del" event of an empty result).
 bool StoreZSet(Db& db, std::string_view dst, const std::vector<OwnedScoredMember>& members);
 // ZINTERCARD: the size of the intersection, stopping at `limit` when limit > 0.
-ZSetResult<int64_t> OpZInterCard(Db& db, const std::vector<std::string_view>& keys,
-                                 int64_t limit);
+ZSetResult<int64_t> OpZInterCard(Db& db, const std::vector<std::string_view>& keys, int64_t limit);
 
 // The members of a plain set (ValueType::kSet) entry, for the algebra commands' set inputs.
 // Kept apart so the set type's object is reached in one place.
