@@ -478,30 +478,13 @@ void CmdHRandField(CommandContext& ctx) {
 
 void CmdHScan(CommandContext& ctx) {
   // Redis' order: the cursor, then the key (absent: an empty page whatever the options; another
-  // type: WRONGTYPE), then the options. They are parsed first and their error held back.
+  // type: WRONGTYPE), then the options' error.
   uint64_t cursor;
   if (!ParseScanCursor(ctx.arg(2), &cursor)) {
     ctx.reply.Error("ERR invalid cursor");
     return;
   }
-  int64_t count = 10;
-  std::string_view pattern;
-  Status option_error = Status::kOk;
-  for (size_t i = 3; i < ctx.argc() && option_error == Status::kOk; i += 2) {
-    std::string_view opt = ctx.arg(i);
-    bool has_value = i + 1 < ctx.argc();
-    if (EqualsIgnoreCase(opt, "count") && has_value) {
-      if (!ParseInt64(ctx.arg(i + 1), &count)) {
-        option_error = Status::kNotInteger;
-      } else if (count < 1) {
-        option_error = Status::kSyntax;
-      }
-    } else if (EqualsIgnoreCase(opt, "match") && has_value) {
-      pattern = ctx.arg(i + 1);
-    } else {
-      option_error = Status::kSyntax;
-    }
-  }
+  ScanOptions options = ParseScanOptions(ctx.args, 3);
   Db db = ctx.db();
   HashResult<HashObject*> found = FindHash(db, ctx.arg(1), true);
   if (!found.ok()) {
@@ -510,11 +493,11 @@ void CmdHScan(CommandContext& ctx) {
   }
   HashScanPage page;
   if (found.value != nullptr) {
-    if (option_error != Status::kOk) {
-      ctx.reply.Error(option_error);
+    if (options.error != Status::kOk) {
+      ctx.reply.Error(options.error);
       return;
     }
-    page = ScanHash(*found.value, cursor, static_cast<size_t>(count), pattern);
+    page = ScanHash(*found.value, cursor, static_cast<size_t>(options.count), options.pattern);
   }
   ctx.reply.Array(2);
   ctx.reply.Bulk(std::to_string(page.cursor));

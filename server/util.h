@@ -5,6 +5,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "server/status.h"
 
 namespace rowcached::server {
 
@@ -23,6 +26,16 @@ uint64_t NextScanCursor(uint64_t cursor, uint64_t mask);
 // A SCAN cursor as Redis' parseScanCursorOrReply reads it with strtoul: an optional sign (a '-'
 // negates modulo 2^64), decimal digits, no spaces; the empty string is 0.
 bool ParseScanCursor(std::string_view s, uint64_t* out);
+// The options after the cursor of HSCAN / SSCAN / ZSCAN (args[first..]): COUNT n (n >= 1) and
+// MATCH pattern, as Redis' scanGenericCommand reads them. Redis reports their errors only after
+// the key lookup (an absent key answers an empty page whatever the options), so the first error
+// is returned in `error` (kNotInteger or kSyntax) for the caller to reply at that point.
+struct ScanOptions {
+  int64_t count = 10;
+  std::string_view pattern;  // empty: every element
+  Status error = Status::kOk;
+};
+ScanOptions ParseScanOptions(const std::vector<std::string_view>& args, size_t first);
 // Integer to decimal text.
 std::string Int64ToString(int64_t v);
 

@@ -85,14 +85,15 @@ ZSetResult<ZAddOutcome> OpZAdd(Db& db, std::string_view key, const ZAddOptions& 
       }
       if ((options.lt && score >= current) || (options.gt && score <= current)) continue;
       if (score != current) {
-        node = zset->UpdateScore(node, score);
+        zset->UpdateScore(node, score);
         ++r.value.updated;
       }
-      r.value.incr_score = node->score();
+      // The computed score, as Redis replies it (a listpack stores -0 as 0, the reply keeps -0).
+      r.value.incr_score = score;
     } else if (!options.xx) {
-      node = zset->Insert(member, score);
+      zset->Insert(member, score);
       ++r.value.added;
-      r.value.incr_score = node->score();
+      r.value.incr_score = score;
     }
   }
   if (!options.incr) r.value.incr_score.reset();
@@ -1273,30 +1274,13 @@ void CmdZInterCard(CommandContext& ctx) { AlgebraGeneric(ctx, ZSetAlgebra::kInte
 
 void CmdZScan(CommandContext& ctx) {
   // Redis' order: the cursor, then the key (absent: an empty page whatever the options; another
-  // type: WRONGTYPE), then the options, parsed first and their error held back.
+  // type: WRONGTYPE), then the options' error.
   uint64_t cursor;
   if (!ParseScanCursor(ctx.arg(2), &cursor)) {
     ctx.reply.Error("ERR invalid cursor");
     return;
   }
-  int64_t count = 10;
-  std::string_view pattern;
-  Status option_error = Status::kOk;
-  for (size_t i = 3; i < ctx.argc() && option_error == Status::kOk; i += 2) {
-    std::string_view opt = ctx.arg(i);
-    bool has_value = i + 1 < ctx.argc();
-    if (EqualsIgnoreCase(opt, "count") && has_value) {
-      if (!ParseInt64(ctx.arg(i + 1), &count)) {
-        option_error = Status::kNotInteger;
-      } else if (count < 1) {
-        option_error = Status::kSyntax;
-      }
-    } else if (EqualsIgnoreCase(opt, "match") && has_value) {
-      pattern = ctx.arg(i + 1);
-    } else {
-      option_error = Status::kSyntax;
-    }
-  }
+  ScanOptions options = ParseScanOptions(ctx.args, 3);
   Db db = ctx.db();
   ZSetResult<ZSetObject*> found = FindZSet(db, ctx.arg(1), true);
   if (!found.ok()) {
@@ -1305,11 +1289,11 @@ void CmdZScan(CommandContext& ctx) {
   }
   ZSetScanPage page;
   if (found.value != nullptr) {
-    if (option_error != Status::kOk) {
-      ctx.reply.Error(option_error);
+    if (options.error != Status::kOk) {
+      ctx.reply.Error(options.error);
       return;
     }
-    page = ScanZSet(*found.value, cursor, static_cast<size_t>(count), pattern);
+    page = ScanZSet(*found.value, cursor, static_cast<size_t>(options.count), options.pattern);
   }
   ctx.reply.Array(2);
   ctx.reply.Bulk(std::to_string(page.cursor));

@@ -81,7 +81,16 @@ void ZSetObject::FreeNode(Node* node) {
   ::operator delete(node);
 }
 
-ZSetObject::ZSetObject() : header_(NewNode(kMaxLevel, 0, {})) {}
+// The header starts one level high and grows with the tallest node: a small set does not pay for
+// 32 empty levels. Nothing links to the header, so replacing it is safe.
+ZSetObject::ZSetObject() : header_(NewNode(1, 0, {})) {}
+
+void ZSetObject::GrowHeader(int height) {
+  Node* grown = NewNode(height, 0, {});
+  for (int i = 0; i < header_->height_; ++i) grown->levels()[i] = header_->levels()[i];
+  FreeNode(header_);
+  header_ = grown;
+}
 
 ZSetObject::~ZSetObject() {
   Node* n = header_->levels()[0].forward;
@@ -96,7 +105,7 @@ ZSetObject::~ZSetObject() {
 uint64_t ZSetObject::Hash(std::string_view member) { return std::hash<std::string_view>{}(member); }
 
 size_t ZSetObject::MemoryUsage() const {
-  size_t bytes = sizeof(*this) + sizeof(Node) + kMaxLevel * sizeof(Node::Level);
+  size_t bytes = sizeof(*this) + sizeof(Node) + header_->height_ * sizeof(Node::Level);
   bytes += buckets_.capacity() * sizeof(Node*);
   for (const Node* n = First(); n != nullptr; n = n->next()) {
     bytes += sizeof(Node) + static_cast<size_t>(n->height_) * sizeof(Node::Level);
@@ -188,6 +197,9 @@ void ZSetObject::Rehash(size_t buckets) {
 
 ZSetObject::Node* ZSetObject::LinkNew(std::string_view member, double score) {
   // Redis' zslInsert.
+  // The new node's height first: growing the header must happen before `update` points at it.
+  int level = RandomLevel();
+  if (level > header_->height_) GrowHeader(level);
   Node* update[kMaxLevel];
   size_t rank[kMaxLevel];
   Node* x = header_;
@@ -199,7 +211,6 @@ ZSetObject::Node* ZSetObject::LinkNew(std::string_view member, double score) {
     }
     update[i] = x;
   }
-  int level = RandomLevel();
   if (level > level_) {
     for (int i = level_; i < level; ++i) {
       rank[i] = 0;

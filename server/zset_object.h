@@ -148,6 +148,8 @@ class ZSetObject final : public Object {
   static void FreeNode(Node* node);
   static bool Less(double score, std::string_view member, const Node* node);
   int RandomLevel();
+  // Replaces the header by one `height` levels high with the same links.
+  void GrowHeader(int height);
   Node* FindNode(std::string_view member, uint64_t hash) const;
   void HashInsert(Node* node);
   void HashRemove(Node* node);
