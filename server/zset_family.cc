@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "server/notify.h"
@@ -171,7 +172,16 @@ ZSetResult<int64_t> OpZCount(Db& db, std::string_view key, const ScoreRange& ran
 ZSetResult<int64_t> OpZLexCount(Db& db, std::string_view key, const LexRange& range) {
   ZSetResult<ZSetObject*> found = FindZSet(db, key, true);
   if (!found.ok() || found.value == nullptr) return {found.status, 0};
-  return {Status::kOk, CountInRange(*found.value, range)};
+  const ZSetObject& zset = *found.value;
+  if (!zset.listpack()) return {Status::kOk, CountInRange(zset, range)};
+  // A listpack counts by walking from the first member in range while members stay below max;
+  // with unequal scores that differs from the skiplist's rank difference, as in Redis.
+  int64_t n = 0;
+  for (const ZSetObject::Node* x = zset.FirstInRange(range);
+       x != nullptr && range.BelowMax(x->member()); x = x->next()) {
+    ++n;
+  }
+  return {Status::kOk, n};
 }
 
 namespace {
@@ -269,13 +279,15 @@ ZSetResult<std::vector<ScoredMember>> OpZRange(Db& db, std::string_view key,
 }
 
 namespace {
-// Builds a fresh set from `members` (each once) and puts it at `dst`, or deletes `dst` when
-// there are none. Returns whether `dst` existed before.
-template <typename Members>
-bool ReplaceWithZSet(Db& db, std::string_view dst, const Members& members) {
+// Builds a fresh set from `members` (each once, in order) and puts it at `dst`, or deletes `dst`
+// when there are none. Returns whether `dst` existed before. `skiplist` starts the set in that
+// encoding, as Redis builds it when it knows the result will be large; otherwise it starts as a
+// listpack and converts when it grows (which decides whether a -0 score survives).
+bool ReplaceWithZSet(Db& db, std::string_view dst, const std::vector<OwnedScoredMember>& members,
+                     bool skiplist) {
   if (members.empty()) return db.Delete(dst);
   bool existed = db.Find(dst) != nullptr;
-  auto zset = std::make_unique<ZSetObject>();
+  auto zset = std::make_unique<ZSetObject>(!skiplist);
   for (const auto& m : members) zset->Insert(m.member, m.score);
   db.SetObject(dst, ValueType::kZSet, std::move(zset));
   return existed;
@@ -294,7 +306,11 @@ ZSetResult<int64_t> OpZRangeStore(Db& db, std::string_view dst, std::string_view
       selected.push_back({std::string(m.member), m.score});
     }
   }
-  bool existed = ReplaceWithZSet(db, dst, selected);
+  // Redis sizes a rank range's destination up front (a skiplist past the listpack limit); score
+  // and lex ranges start as a listpack.
+  bool skiplist =
+      spec.by == ZRangeSpec::By::kRank && selected.size() > ZSetObject::kMaxListpackEntries;
+  bool existed = ReplaceWithZSet(db, dst, selected, skiplist);
   *dst_changed = !selected.empty() || existed;
   return {Status::kOk, static_cast<int64_t>(selected.size())};
 }
@@ -416,8 +432,8 @@ namespace {
 // One input of the algebra commands: a sorted set, a plain set (members scoring 1), or nothing.
 struct AlgebraInput {
   const ZSetObject* zset = nullptr;
-  std::vector<std::string> set_members;  // for a plain set
-  std::unordered_map<std::string_view, bool> set_index;
+  // A plain set's members (owned, so an input can move while the inputs are sorted).
+  std::unordered_set<std::string> set_members;
   double weight = 1;
 
   size_t size() const { return zset != nullptr ? zset->size() : set_members.size(); }
@@ -427,7 +443,7 @@ struct AlgebraInput {
       const ZSetObject::Node* n = zset->Find(member);
       return n == nullptr ? std::nullopt : std::optional<double>(n->score());
     }
-    return set_index.count(member) != 0 ? std::optional<double>(1.0) : std::nullopt;
+    return set_members.count(std::string(member)) != 0 ? std::optional<double>(1.0) : std::nullopt;
   }
   template <typename Fn>
   void ForEach(Fn&& fn) const {
@@ -471,14 +487,23 @@ Status LoadInputs(Db& db, const std::vector<std::string_view>& keys, bool count_
     if (e->type() == ValueType::kZSet) {
       (*inputs)[i].zset = static_cast<const ZSetObject*>(e->object());
     } else if (e->type() == ValueType::kSet) {
-      AlgebraInput& in = (*inputs)[i];
-      in.set_members = SetMembersForZSetAlgebra(*e);
-      for (const std::string& m : in.set_members) in.set_index.emplace(m, true);
+      for (std::string& m : SetMembersForZSetAlgebra(*e)) {
+        (*inputs)[i].set_members.insert(std::move(m));
+      }
     } else {
       return Status::kWrongType;
     }
   }
   return Status::kOk;
+}
+
+// Smallest input first, as Redis orders the inputs of a union or intersection (glibc's qsort is
+// a stable merge sort): the scores aggregate in that order, which decides the inf + -inf cases
+// (a NaN sum counts as 0 where it arises).
+void SortBySize(std::vector<AlgebraInput>* inputs) {
+  std::stable_sort(
+      inputs->begin(), inputs->end(),
+      [](const AlgebraInput& a, const AlgebraInput& b) { return a.size() < b.size(); });
 }
 
 void SortByScore(std::vector<OwnedScoredMember>* v) {
@@ -497,12 +522,9 @@ ZSetResult<std::vector<OwnedScoredMember>> OpZSetAlgebra(Db& db, ZSetAlgebra op,
   if (Status s = LoadInputs(db, keys, true, &inputs); s != Status::kOk) return {s, {}};
   for (size_t i = 0; i < inputs.size(); ++i) inputs[i].weight = weights[i];
   ZSetResult<std::vector<OwnedScoredMember>> r;
+  if (op != ZSetAlgebra::kDiff) SortBySize(&inputs);
   switch (op) {
     case ZSetAlgebra::kInter: {
-      // Smallest input first, as Redis orders them (the scores aggregate in that order too).
-      std::stable_sort(
-          inputs.begin(), inputs.end(),
-          [](const AlgebraInput& a, const AlgebraInput& b) { return a.size() < b.size(); });
       if (inputs[0].size() == 0) break;
       inputs[0].ForEach([&](std::string_view member, double score) {
         double acc = Weighted(score, inputs[0].weight);
@@ -542,15 +564,19 @@ ZSetResult<std::vector<OwnedScoredMember>> OpZSetAlgebra(Db& db, ZSetAlgebra op,
 }
 
 bool StoreZSet(Db& db, std::string_view dst, const std::vector<OwnedScoredMember>& members) {
-  return ReplaceWithZSet(db, dst, members);
+  // Redis builds the result as a skiplist and converts it to a listpack only when it is small
+  // enough; a listpack has no -0, a skiplist keeps it.
+  bool skiplist = members.size() > ZSetObject::kMaxListpackEntries ||
+                  std::any_of(members.begin(), members.end(), [](const OwnedScoredMember& m) {
+                    return m.member.size() > ZSetObject::kMaxListpackValue;
+                  });
+  return ReplaceWithZSet(db, dst, members, skiplist);
 }
 
 ZSetResult<int64_t> OpZInterCard(Db& db, const std::vector<std::string_view>& keys, int64_t limit) {
   std::vector<AlgebraInput> inputs;
   if (Status s = LoadInputs(db, keys, true, &inputs); s != Status::kOk) return {s, 0};
-  std::stable_sort(inputs.begin(), inputs.end(), [](const AlgebraInput& a, const AlgebraInput& b) {
-    return a.size() < b.size();
-  });
+  SortBySize(&inputs);
   int64_t n = 0;
   bool done = false;
   inputs[0].ForEach([&](std::string_view member, double) {

@@ -83,7 +83,7 @@ void ZSetObject::FreeNode(Node* node) {
 
 // The header starts one level high and grows with the tallest node: a small set does not pay for
 // 32 empty levels. Nothing links to the header, so replacing it is safe.
-ZSetObject::ZSetObject() : header_(NewNode(1, 0, {})) {}
+ZSetObject::ZSetObject(bool listpack) : header_(NewNode(1, 0, {})), listpack_(listpack) {}
 
 void ZSetObject::GrowHeader(int height) {
   Node* grown = NewNode(height, 0, {});
@@ -356,8 +356,18 @@ const ZSetObject::Node* ZSetObject::LastInRange(const ScoreRange& range) const {
   return x != header_ && range.AboveMin(x->score_) ? x : nullptr;
 }
 
+// The lex bounds assume every score is equal. When they are not, Redis' answers depend on the
+// encoding: a listpack is scanned linearly from the end nearest the bound, a skiplist is
+// descended. Both are kept so that either encoding answers as Redis' does.
 const ZSetObject::Node* ZSetObject::FirstInRange(const LexRange& range) const {
   if (range.Empty() || tail_ == nullptr || !range.AboveMin(tail_->member_)) return nullptr;
+  if (listpack_) {
+    // zzlFirstInLexRange: the first member at or above min decides.
+    for (const Node* n = First(); n != nullptr; n = n->next()) {
+      if (range.AboveMin(n->member_)) return range.BelowMax(n->member_) ? n : nullptr;
+    }
+    return nullptr;
+  }
   const Node* x = header_;
   for (int i = level_ - 1; i >= 0; --i) {
     while (x->levels()[i].forward != nullptr && !range.AboveMin(x->levels()[i].forward->member_)) {
@@ -371,6 +381,13 @@ const ZSetObject::Node* ZSetObject::FirstInRange(const LexRange& range) const {
 const ZSetObject::Node* ZSetObject::LastInRange(const LexRange& range) const {
   const Node* first = First();
   if (range.Empty() || first == nullptr || !range.BelowMax(first->member_)) return nullptr;
+  if (listpack_) {
+    // zzlLastInLexRange: the last member at or below max decides.
+    for (const Node* n = Last(); n != nullptr; n = n->prev()) {
+      if (range.BelowMax(n->member_)) return range.AboveMin(n->member_) ? n : nullptr;
+    }
+    return nullptr;
+  }
   const Node* x = header_;
   for (int i = level_ - 1; i >= 0; --i) {
     while (x->levels()[i].forward != nullptr && range.BelowMax(x->levels()[i].forward->member_)) {

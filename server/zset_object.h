@@ -96,7 +96,9 @@ class ZSetObject final : public Object {
     int height_;
   };
 
-  ZSetObject();
+  // A set starts as a "listpack" (a ZADD) or, when the caller knows it will be large, as a
+  // "skiplist" (Redis' createZsetObject for big store results).
+  explicit ZSetObject(bool listpack = true);
   ZSetObject(const ZSetObject&) = delete;
   ZSetObject& operator=(const ZSetObject&) = delete;
   ~ZSetObject() override;

@@ -617,6 +617,49 @@ const std::vector<Step> k_encoding_r2 = {
     {"COPY big bigcopy", ":1\r\n"},
     {"OBJECT ENCODING bigcopy", "$8\r\nskiplist\r\n"},
     {"ZCARD bigcopy", ":129\r\n"},
+    {"zadd s 1 bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb -0 a",
+     ":2\r\n"},
+    {"zscore s a", "$2\r\n-0\r\n"},
+    {"zrangestore d2 s 0 0", ":1\r\n"},
+    {"object encoding d2", "$8\r\nlistpack\r\n"},
+    {"zscore d2 a", "$1\r\n0\r\n"},
+    {"zrangestore d3 s 0 -1", ":5\r\n"},
+    {"object encoding d3", "$8\r\nskiplist\r\n"},
+    {"zscore d3 a", "$1\r\n0\r\n"},
+    {"zunionstore d4 1 s weights 1", ":5\r\n"},
+    {"zscore d4 a", "$2\r\n-0\r\n"},
+    {"zunionstore d5 1 d2", ":1\r\n"},
+    {"object encoding d5", "$8\r\nlistpack\r\n"},
+    {"zscore d5 a", "$1\r\n0\r\n"},
+    {"zinterstore d6 1 s", ":5\r\n"},
+    {"zscore d6 a", "$2\r\n-0\r\n"},
+    {"zdiffstore d7 1 d2", ":1\r\n"},
+    {"zscore d7 a", "$1\r\n0\r\n"},
+    {"zincrby s -0 a", "$2\r\n-0\r\n"},
+    {"zincrby d2 -0 a", "$1\r\n0\r\n"},
+    {"ZADD big2 0.5 zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz -0 a 1 "
+     "n0 2 n1 3 n2 4 n3 5 n4 6 n5 7 n6 8 n7 9 n8 10 n9 11 n10 12 n11 13 n12 14 n13 15 n14 16 n15 "
+     "17 n16 18 n17 19 n18 20 n19 21 n20 22 n21 23 n22 24 n23 25 n24 26 n25 27 n26 28 n27 29 n28 "
+     "30 n29 31 n30 32 n31 33 n32 34 n33 35 n34 36 n35 37 n36 38 n37 39 n38 40 n39 41 n40 42 n41 "
+     "43 n42 44 n43 45 n44 46 n45 47 n46 48 n47 49 n48 50 n49 51 n50 52 n51 53 n52 54 n53 55 n54 "
+     "56 n55 57 n56 58 n57 59 n58 60 n59 61 n60 62 n61 63 n62 64 n63 65 n64 66 n65 67 n66 68 n67 "
+     "69 n68 70 n69 71 n70 72 n71 73 n72 74 n73 75 n74 76 n75 77 n76 78 n77 79 n78 80 n79 81 n80 "
+     "82 n81 83 n82 84 n83 85 n84 86 n85 87 n86 88 n87 89 n88 90 n89 91 n90 92 n91 93 n92 94 n93 "
+     "95 n94 96 n95 97 n96 98 n97 99 n98 100 n99 101 n100 102 n101 103 n102 104 n103 105 n104 106 "
+     "n105 107 n106 108 n107 109 n108 110 n109 111 n110 112 n111 113 n112 114 n113 115 n114 116 "
+     "n115 117 n116 118 n117 119 n118 120 n119 121 n120 122 n121 123 n122 124 n123 125 n124 126 "
+     "n125 127 n126 128 n127 129 n128 130 n129",
+     ":132\r\n"},
+    {"ZSCORE big2 a", "$2\r\n-0\r\n"},
+    {"ZRANGESTORE d8 big2 0 -1", ":132\r\n"},
+    {"ZSCORE d8 a", "$2\r\n-0\r\n"},
+    {"ZRANGESTORE d9 big2 -inf +inf BYSCORE", ":132\r\n"},
+    {"ZSCORE d9 a", "$1\r\n0\r\n"},
+    {"ZADD big3 1 yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy -0 a",
+     ":2\r\n"},
+    {"ZSCORE big3 a", "$2\r\n-0\r\n"},
+    {"ZRANGESTORE d10 big3 0 -1", ":2\r\n"},
+    {"ZSCORE d10 a", "$1\r\n0\r\n"},
 };
 
 const std::string kWrongType =
