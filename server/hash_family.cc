@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "server/hash_ops.h"
+#include "server/scan_command.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
@@ -477,35 +478,17 @@ void CmdHRandField(CommandContext& ctx) {
 }
 
 void CmdHScan(CommandContext& ctx) {
-  // Redis' order: the cursor, then the key (absent: an empty page whatever the options; another
-  // type: WRONGTYPE), then the options' error.
-  uint64_t cursor;
-  if (!ParseScanCursor(ctx.arg(2), &cursor)) {
-    ctx.reply.Error("ERR invalid cursor");
-    return;
-  }
-  ScanOptions options = ParseScanOptions(ctx.args, 3);
-  Db db = ctx.db();
-  HashResult<HashObject*> found = FindHash(db, ctx.arg(1), true);
-  if (!found.ok()) {
-    ctx.reply.Error(found.status);
-    return;
-  }
-  HashScanPage page;
-  if (found.value != nullptr) {
-    if (options.error != Status::kOk) {
-      ctx.reply.Error(options.error);
-      return;
-    }
-    page = ScanHash(*found.value, cursor, static_cast<size_t>(options.count), options.pattern);
-  }
-  ctx.reply.Array(2);
-  ctx.reply.Bulk(std::to_string(page.cursor));
-  ctx.reply.Array(page.fields.size() * 2);
-  for (const FieldValue& fv : page.fields) {
-    ctx.reply.Bulk(fv.field);
-    ctx.reply.Bulk(fv.value);
-  }
+  ElementScanCommand(
+      ctx, [](Db& db, std::string_view key) { return FindHash(db, key, true); },
+      [](const HashObject& hash, uint64_t cursor, size_t count, std::string_view pattern,
+         std::vector<std::string>* items) {
+        HashScanPage page = ScanHash(hash, cursor, count, pattern);
+        for (const FieldValue& fv : page.fields) {
+          items->emplace_back(fv.field);
+          items->emplace_back(fv.value);
+        }
+        return page.cursor;
+      });
 }
 
 }  // namespace

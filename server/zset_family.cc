@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "server/notify.h"
+#include "server/scan_command.h"
 #include "server/server_context.h"
 #include "server/util.h"
 #include "server/zset_ops.h"
@@ -1299,35 +1300,17 @@ void CmdZDiffStore(CommandContext& ctx) { AlgebraGeneric(ctx, ZSetAlgebra::kDiff
 void CmdZInterCard(CommandContext& ctx) { AlgebraGeneric(ctx, ZSetAlgebra::kInter, false, true); }
 
 void CmdZScan(CommandContext& ctx) {
-  // Redis' order: the cursor, then the key (absent: an empty page whatever the options; another
-  // type: WRONGTYPE), then the options' error.
-  uint64_t cursor;
-  if (!ParseScanCursor(ctx.arg(2), &cursor)) {
-    ctx.reply.Error("ERR invalid cursor");
-    return;
-  }
-  ScanOptions options = ParseScanOptions(ctx.args, 3);
-  Db db = ctx.db();
-  ZSetResult<ZSetObject*> found = FindZSet(db, ctx.arg(1), true);
-  if (!found.ok()) {
-    ctx.reply.Error(found.status);
-    return;
-  }
-  ZSetScanPage page;
-  if (found.value != nullptr) {
-    if (options.error != Status::kOk) {
-      ctx.reply.Error(options.error);
-      return;
-    }
-    page = ScanZSet(*found.value, cursor, static_cast<size_t>(options.count), options.pattern);
-  }
-  ctx.reply.Array(2);
-  ctx.reply.Bulk(std::to_string(page.cursor));
-  ctx.reply.Array(page.members.size() * 2);
-  for (const ScoredMember& m : page.members) {
-    ctx.reply.Bulk(m.member);
-    ctx.reply.Bulk(FormatDouble(m.score));  // ZSCAN sends scores as strings in RESP3 too
-  }
+  ElementScanCommand(
+      ctx, [](Db& db, std::string_view key) { return FindZSet(db, key, true); },
+      [](const ZSetObject& zset, uint64_t cursor, size_t count, std::string_view pattern,
+         std::vector<std::string>* items) {
+        ZSetScanPage page = ScanZSet(zset, cursor, count, pattern);
+        for (const ScoredMember& m : page.members) {
+          items->emplace_back(m.member);
+          items->push_back(FormatDouble(m.score));  // strings in RESP3 too, as Redis sends them
+        }
+        return page.cursor;
+      });
 }
 
 }  // namespace
