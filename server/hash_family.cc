@@ -437,30 +437,12 @@ void CmdHRandField(CommandContext& ctx) {
     }
     return;
   }
-  // Redis' order of checks: the count (getRangeLongFromObjectOrReply over -LONG_MAX..LONG_MAX),
-  // the syntax, WITHVALUES' own range (count * 2 must not overflow), then the key.
   int64_t count;
-  if (!ParseInt64(ctx.arg(2), &count)) {
-    ctx.reply.Error(Status::kNotInteger);
+  bool with_values;
+  if (std::string_view error = ParseRandomCount(ctx.args, "withvalues", &count, &with_values);
+      !error.empty()) {
+    ctx.reply.Error(error);
     return;
-  }
-  if (count == INT64_MIN) {
-    ctx.reply.Error(
-        "ERR value is out of range, value must between -9223372036854775807 and "
-        "9223372036854775807");
-    return;
-  }
-  bool with_values = false;
-  if (ctx.argc() > 4 || (ctx.argc() == 4 && !EqualsIgnoreCase(ctx.arg(3), "withvalues"))) {
-    ctx.reply.Error(Status::kSyntax);
-    return;
-  }
-  if (ctx.argc() == 4) {
-    with_values = true;
-    if (count < -INT64_MAX / 2 || count > INT64_MAX / 2) {
-      ctx.reply.Error("ERR value is out of range");
-      return;
-    }
   }
   auto r = OpHRandField(db, ctx.arg(1), count);
   if (!r.ok()) {

@@ -233,6 +233,23 @@ ScanOptions ParseScanOptions(const std::vector<std::string_view>& args, size_t f
   return options;
 }
 
+std::string_view ParseRandomCount(const std::vector<std::string_view>& args,
+                                  std::string_view with_keyword, int64_t* count, bool* with) {
+  if (!ParseInt64(args[2], count)) return "ERR value is not an integer or out of range";
+  if (*count == INT64_MIN) {
+    return "ERR value is out of range, value must between -9223372036854775807 and "
+           "9223372036854775807";
+  }
+  if (args.size() > 4 || (args.size() == 4 && !IsKeyword(args[3], with_keyword))) {
+    return "ERR syntax error";
+  }
+  *with = args.size() == 4;
+  if (*with && (*count < -INT64_MAX / 2 || *count > INT64_MAX / 2)) {
+    return "ERR value is out of range";
+  }
+  return {};
+}
+
 std::string Int64ToString(int64_t v) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);

@@ -36,6 +36,12 @@ struct ScanOptions {
   Status error = Status::kOk;
 };
 ScanOptions ParseScanOptions(const std::vector<std::string_view>& args, size_t first);
+// The arguments after the key of HRANDFIELD / ZRANDMEMBER: count [<with_keyword>], checked in
+// Redis' order: the count (over -LONG_MAX..LONG_MAX), the syntax, the keyword's own range
+// (count * 2 must not overflow). Returns the error line to reply, empty when they are fine.
+// REQUIRES: args.size() >= 3 (args[0] the command, args[1] the key); `with_keyword` lower case.
+std::string_view ParseRandomCount(const std::vector<std::string_view>& args,
+                                  std::string_view with_keyword, int64_t* count, bool* with);
 // Integer to decimal text.
 std::string Int64ToString(int64_t v);
 

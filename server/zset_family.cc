@@ -1168,26 +1168,11 @@ void CmdZRandMember(CommandContext& ctx) {
     }
     return;
   }
-  // Redis' order of checks: the count (-LONG_MAX..LONG_MAX), the syntax, WITHSCORES' own range
-  // (count * 2 must not overflow), then the key.
   int64_t count;
-  if (!ParseInt64(ctx.arg(2), &count)) {
-    ctx.reply.Error(Status::kNotInteger);
-    return;
-  }
-  if (count == INT64_MIN) {
-    ctx.reply.Error(
-        "ERR value is out of range, value must between -9223372036854775807 and "
-        "9223372036854775807");
-    return;
-  }
-  if (ctx.argc() > 4 || (ctx.argc() == 4 && !EqualsIgnoreCase(ctx.arg(3), "withscores"))) {
-    ctx.reply.Error(Status::kSyntax);
-    return;
-  }
-  bool with_scores = ctx.argc() == 4;
-  if (with_scores && (count < -INT64_MAX / 2 || count > INT64_MAX / 2)) {
-    ctx.reply.Error("ERR value is out of range");
+  bool with_scores;
+  if (std::string_view error = ParseRandomCount(ctx.args, "withscores", &count, &with_scores);
+      !error.empty()) {
+    ctx.reply.Error(error);
     return;
   }
   auto r = OpZRandMember(db, ctx.arg(1), count);
