@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "server/hash_ops.h"
-#include "server/scan_options.h"
+#include "server/scan_command.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
@@ -437,30 +437,12 @@ void CmdHRandField(CommandContext& ctx) {
     }
     return;
   }
-  // Redis' order of checks: the count (getRangeLongFromObjectOrReply over -LONG_MAX..LONG_MAX),
-  // the syntax, WITHVALUES' own range (count * 2 must not overflow), then the key.
   int64_t count;
-  if (!ParseInt64(ctx.arg(2), &count)) {
-    ctx.reply.Error(Status::kNotInteger);
+  bool with_values;
+  if (std::string_view error = ParseRandomCount(ctx.args, "withvalues", &count, &with_values);
+      !error.empty()) {
+    ctx.reply.Error(error);
     return;
-  }
-  if (count == INT64_MIN) {
-    ctx.reply.Error(
-        "ERR value is out of range, value must between -9223372036854775807 and "
-        "9223372036854775807");
-    return;
-  }
-  bool with_values = false;
-  if (ctx.argc() > 4 || (ctx.argc() == 4 && !EqualsIgnoreCase(ctx.arg(3), "withvalues"))) {
-    ctx.reply.Error(Status::kSyntax);
-    return;
-  }
-  if (ctx.argc() == 4) {
-    with_values = true;
-    if (count < -INT64_MAX / 2 || count > INT64_MAX / 2) {
-      ctx.reply.Error("ERR value is out of range");
-      return;
-    }
   }
   auto r = OpHRandField(db, ctx.arg(1), count);
   if (!r.ok()) {
@@ -478,35 +460,17 @@ void CmdHRandField(CommandContext& ctx) {
 }
 
 void CmdHScan(CommandContext& ctx) {
-  // Redis' order: the cursor, then the key (absent: an empty page whatever the options; another
-  // type: WRONGTYPE), then the options. They are parsed first and their error held back.
-  uint64_t cursor;
-  if (!ParseScanCursor(ctx.arg(2), &cursor)) {
-    ctx.reply.Error("ERR invalid cursor");
-    return;
-  }
-  KeyScanOptions options = ParseKeyScanOptions(ctx.args, 3);
-  Db db = ctx.db();
-  HashResult<HashObject*> found = FindHash(db, ctx.arg(1), true);
-  if (!found.ok()) {
-    ctx.reply.Error(found.status);
-    return;
-  }
-  HashScanPage page;
-  if (found.value != nullptr) {
-    if (options.error != Status::kOk) {
-      ctx.reply.Error(options.error);
-      return;
-    }
-    page = ScanHash(*found.value, cursor, options.count, options.pattern);
-  }
-  ctx.reply.Array(2);
-  ctx.reply.Bulk(std::to_string(page.cursor));
-  ctx.reply.Array(page.fields.size() * 2);
-  for (const FieldValue& fv : page.fields) {
-    ctx.reply.Bulk(fv.field);
-    ctx.reply.Bulk(fv.value);
-  }
+  ElementScanCommand(
+      ctx, [](Db& db, std::string_view key) { return FindHash(db, key, true); },
+      [](const HashObject& hash, uint64_t cursor, size_t count, std::string_view pattern,
+         std::vector<std::string>* items) {
+        HashScanPage page = ScanHash(hash, cursor, count, pattern);
+        for (const FieldValue& fv : page.fields) {
+          items->emplace_back(fv.field);
+          items->emplace_back(fv.value);
+        }
+        return page.cursor;
+      });
 }
 
 }  // namespace

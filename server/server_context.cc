@@ -55,6 +55,7 @@ void RegisterAllFamilies(Registry& registry) {
   RegisterBitmapFamily(registry);
   RegisterHyperLogLogFamily(registry);
   RegisterSetFamily(registry);
+  RegisterZSetFamily(registry);
 }
 
 }  // namespace rowcached::server

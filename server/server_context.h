@@ -139,6 +139,7 @@ void RegisterHashFamily(Registry& registry);
 void RegisterBitmapFamily(Registry& registry);
 void RegisterHyperLogLogFamily(Registry& registry);
 void RegisterSetFamily(Registry& registry);
+void RegisterZSetFamily(Registry& registry);
 void RegisterServerFamily(Registry& registry);
 void RegisterClientFamily(Registry& registry);
 // Parts of the server family kept in their own files.

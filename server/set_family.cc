@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "server/notify.h"
-#include "server/scan_options.h"
+#include "server/scan_command.h"
 #include "server/server_context.h"
 #include "server/set_ops.h"
 #include "server/util.h"
@@ -687,32 +687,14 @@ void CmdSInterCard(CommandContext& ctx) {
 }
 
 void CmdSScan(CommandContext& ctx) {
-  // Redis' order: the cursor, then the key (absent: an empty page whatever the options; another
-  // type: WRONGTYPE), then the options. They are parsed first and their error held back.
-  uint64_t cursor;
-  if (!ParseScanCursor(ctx.arg(2), &cursor)) {
-    ctx.reply.Error("ERR invalid cursor");
-    return;
-  }
-  KeyScanOptions options = ParseKeyScanOptions(ctx.args, 3);
-  Db db = ctx.db();
-  SetResult<SetObject*> found = FindSet(db, ctx.arg(1), true);
-  if (!found.ok()) {
-    ctx.reply.Error(found.status);
-    return;
-  }
-  SetScanPage page;
-  if (found.value != nullptr) {
-    if (options.error != Status::kOk) {
-      ctx.reply.Error(options.error);
-      return;
-    }
-    page = ScanSet(*found.value, cursor, options.count, options.pattern);
-  }
-  ctx.reply.Array(2);
-  ctx.reply.Bulk(std::to_string(page.cursor));
-  ctx.reply.Array(page.members.size());
-  for (const SetMember& m : page.members) ctx.reply.Bulk(m.view());
+  ElementScanCommand(
+      ctx, [](Db& db, std::string_view key) { return FindSet(db, key, true); },
+      [](const SetObject& set, uint64_t cursor, size_t count, std::string_view pattern,
+         std::vector<std::string>* items) {
+        SetScanPage page = ScanSet(set, cursor, count, pattern);
+        for (const SetMember& m : page.members) items->emplace_back(m.view());
+        return page.cursor;
+      });
 }
 
 }  // namespace

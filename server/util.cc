@@ -198,6 +198,58 @@ bool ParseScanCursor(std::string_view s, uint64_t* out) {
   return true;
 }
 
+namespace {
+// `word` equals the lower-case `keyword` ignoring ASCII case.
+bool IsKeyword(std::string_view word, std::string_view keyword) {
+  if (word.size() != keyword.size()) return false;
+  for (size_t i = 0; i < word.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(word[i])) != keyword[i]) return false;
+  }
+  return true;
+}
+}  // namespace
+
+ScanOptions ParseScanOptions(const std::vector<std::string_view>& args, size_t first) {
+  ScanOptions options;
+  for (size_t i = first; i < args.size(); i += 2) {
+    std::string_view opt = args[i];
+    bool has_value = i + 1 < args.size();
+    if (has_value && IsKeyword(opt, "count")) {
+      if (!ParseInt64(args[i + 1], &options.count)) {
+        options.error = Status::kNotInteger;
+        return options;
+      }
+      if (options.count < 1) {
+        options.error = Status::kSyntax;
+        return options;
+      }
+    } else if (has_value && IsKeyword(opt, "match")) {
+      options.pattern = args[i + 1];
+    } else {
+      options.error = Status::kSyntax;
+      return options;
+    }
+  }
+  return options;
+}
+
+std::string_view ParseRandomCount(const std::vector<std::string_view>& args,
+                                  std::string_view with_keyword, int64_t* count, bool* with) {
+  if (!ParseInt64(args[2], count)) return "ERR value is not an integer or out of range";
+  if (*count == INT64_MIN) {
+    return "ERR value is out of range, value must between -9223372036854775807 and "
+           "9223372036854775807";
+  }
+  if (args.size() > 4 || (args.size() == 4 && !IsKeyword(args[3], with_keyword))) {
+    return "ERR syntax error";
+  }
+  *with = args.size() == 4;
+  if (*with && (*count < -INT64_MAX / 2 || *count > INT64_MAX / 2)) {
+    return "ERR value is out of range";
+  }
+  return {};
+}
+
 std::string Int64ToString(int64_t v) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
