@@ -1,6 +1,7 @@
 // CONFIG GET / SET / RESETSTAT / HELP over a table of parameters (Redis' names).
 #include <functional>
 
+#include "server/notify.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
@@ -76,6 +77,14 @@ const std::vector<ConfigParam>& Params() {
        }},
       {"maxmemory-samples", [](const Options& o) { return Int64ToString(o.maxmemory_samples); },
        [](Options& o, std::string_view v) { return SetInt(&o.maxmemory_samples, v, 1, 64); }},
+      {"notify-keyspace-events",
+       [](const Options& o) { return FormatNotifyFlags(o.notify_keyspace_events); },
+       [](Options& o, std::string_view v) {
+         if (!ParseNotifyFlags(v, &o.notify_keyspace_events)) {
+           return std::string("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+         }
+         return std::string();
+       }},
       {"proto-max-bulk-len", [](const Options& o) { return Int64ToString(o.proto_max_bulk_len); },
        [](Options& o, std::string_view v) {
          std::string err = SetMemory(&o.proto_max_bulk_len, v);

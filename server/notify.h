@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace rowcached::server {
@@ -39,6 +40,16 @@ enum NotifyClass : uint32_t {
   kNotifyModule = 1u << 13,   // d
   kNotifyNew = 1u << 14,      // n (not part of A)
 };
+
+// Redis' "A": every class but key-miss and new-key.
+inline constexpr uint32_t kNotifyAll = kNotifyGeneric | kNotifyString | kNotifyList | kNotifySet |
+                                       kNotifyHash | kNotifyZSet | kNotifyExpired | kNotifyEvicted |
+                                       kNotifyStream | kNotifyModule;
+
+// `notify-keyspace-events` letters <-> classes, as Redis' keyspaceEventsStringToFlags (false on
+// an unknown letter) and keyspaceEventsFlagsToString.
+bool ParseNotifyFlags(std::string_view letters, uint32_t* flags);
+std::string FormatNotifyFlags(uint32_t flags);
 
 void KeyModified(ServerContext& server, int db, std::string_view key);
 void NotifyKeyspaceEvent(ServerContext& server, NotifyClass cls, std::string_view event,

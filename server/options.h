@@ -22,6 +22,7 @@ struct Options {
   int64_t maxmemory = 0;  // bytes; 0 = unlimited
   std::string maxmemory_policy = "noeviction";
   int64_t maxmemory_samples = 5;
+  uint32_t notify_keyspace_events = 0;  // NotifyClass bits (notify.h); CONFIG SET takes letters
   // Persistence settings, reported by CONFIG GET / INFO persistence.
   std::string dir = "./data";
   bool appendonly = false;

@@ -20,6 +20,8 @@
 #include "server/command.h"
 #include "server/keyspace.h"
 #include "server/options.h"
+#include "server/pubsub.h"
+#include "server/watch.h"
 
 namespace rowcached::server {
 
@@ -76,7 +78,17 @@ class ServerContext {
   void UpdateOptions(const std::function<void(Options&)>& fn) {
     std::lock_guard l(config_mu_);
     fn(options_);
+    notify_flags_.store(options_.notify_keyspace_events, std::memory_order_relaxed);
   }
+  // Options::notify_keyspace_events without the configuration mutex (read on every write).
+  uint32_t notify_flags() const { return notify_flags_.load(std::memory_order_relaxed); }
+
+  // Pub/sub channels and patterns; WATCHed keys.
+  PubSub& pubsub() { return pubsub_; }
+  WatchRegistry& watches() { return watches_; }
+  // Drops a client's transaction, WATCHes and subscriptions: on disconnect and RESET. Call on
+  // the client's owning thread before its ClientState goes away.
+  void ReleaseClient(ClientState& client);
 
   // Clients. Guarded by clients_mu_.
   uint64_t NextClientId() { return next_client_id_.fetch_add(1) + 1; }
@@ -115,6 +127,9 @@ class ServerContext {
   Keyspace keyspace_;
   Registry registry_;
   ServerStats stats_;
+  std::atomic<uint32_t> notify_flags_{0};
+  PubSub pubsub_;
+  WatchRegistry watches_;
   std::atomic<uint64_t> next_client_id_{0};
   mutable std::mutex clients_mu_;
   std::map<uint64_t, std::shared_ptr<ClientHandle>> clients_;
@@ -130,6 +145,8 @@ void RegisterKeysFamily(Registry& registry);
 void RegisterHashFamily(Registry& registry);
 void RegisterServerFamily(Registry& registry);
 void RegisterClientFamily(Registry& registry);
+void RegisterMultiFamily(Registry& registry);
+void RegisterPubSubFamily(Registry& registry);
 // Parts of the server family kept in their own files.
 void RegisterConfigCommands(Registry& registry);
 void RegisterCommandCommands(Registry& registry);

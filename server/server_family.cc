@@ -21,7 +21,12 @@ void CmdPing(CommandContext& ctx) {
     ctx.reply.Error("ERR wrong number of arguments for 'ping' command");
     return;
   }
-  if (ctx.argc() == 2) {
+  if (ctx.client.subscribed() && !ctx.reply.resp3()) {
+    // RESP2's subscribed mode can only carry arrays: ["pong", argument or ""].
+    ctx.reply.Array(2);
+    ctx.reply.Bulk("pong");
+    ctx.reply.Bulk(ctx.argc() == 2 ? ctx.arg(1) : std::string_view());
+  } else if (ctx.argc() == 2) {
     ctx.reply.Bulk(ctx.arg(1));
   } else {
     ctx.reply.SimpleString("PONG");
@@ -36,6 +41,7 @@ void CmdQuit(CommandContext& ctx) {
 }
 
 void CmdReset(CommandContext& ctx) {
+  ctx.server.ReleaseClient(ctx.client);
   ctx.client.db = 0;
   ctx.client.resp = 2;
   ctx.reply.set_resp3(false);
