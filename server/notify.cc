@@ -87,4 +87,10 @@ void NotifyKeyspaceEvent(CommandContext& ctx, NotifyClass cls, std::string_view 
   NotifyKeyspaceEvent(ctx.server, cls, event, key, ctx.client.db.load(std::memory_order_relaxed));
 }
 
+void KeyChanged(CommandContext& ctx, NotifyClass cls, std::string_view event,
+                std::string_view key) {
+  KeyModified(ctx, key);
+  NotifyKeyspaceEvent(ctx, cls, event, key);
+}
+
 }  // namespace rowcached::server

@@ -59,5 +59,7 @@ void NotifyKeyspaceEvent(ServerContext& server, NotifyClass cls, std::string_vie
 void KeyModified(CommandContext& ctx, std::string_view key);
 void NotifyKeyspaceEvent(CommandContext& ctx, NotifyClass cls, std::string_view event,
                          std::string_view key);
+// Both: the usual pair after one successful change.
+void KeyChanged(CommandContext& ctx, NotifyClass cls, std::string_view event, std::string_view key);
 
 }  // namespace rowcached::server

@@ -180,15 +180,25 @@ bool ParseFlushMode(CommandContext& ctx) {
   return false;
 }
 
+// Empties database `db` (all when db < 0), first marking the transactions watching its keys.
+void FlushAndTouch(CommandContext& ctx, int db) {
+  Keyspace& ks = ctx.server.keyspace();
+  ctx.locks.LockAll(ks);
+  for (int i = 0; i < ks.databases(); ++i) {
+    if (db < 0 || db == i) ctx.server.watches().TouchDb(ks, i, -1);
+  }
+  ks.Flush(db);  // re-entrant: the shards are already ours
+}
+
 void CmdFlushDb(CommandContext& ctx) {
   if (!ParseFlushMode(ctx)) return;
-  ctx.server.keyspace().Flush(ctx.client.db);
+  FlushAndTouch(ctx, ctx.client.db);
   ctx.reply.Ok();
 }
 
 void CmdFlushAll(CommandContext& ctx) {
   if (!ParseFlushMode(ctx)) return;
-  ctx.server.keyspace().Flush(-1);
+  FlushAndTouch(ctx, -1);
   ctx.reply.Ok();
 }
 
