@@ -91,18 +91,22 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
     ProcessInput();
   }
 
-  // A pub/sub message, from any thread. Posted to this connection's thread so that it lands
-  // after the replies already written; on that thread it is appended at once (a client's own
-  // command that notifies it, or another connection of the same thread publishing).
+  // A pub/sub message, from any thread, with the publisher holding the pub/sub registry's lock:
+  // never flushes or closes here. During this client's own command (it published or notified
+  // itself) the message goes straight after the replies already written, as in Redis; otherwise
+  // it is posted to this connection's thread, which keeps it after every earlier reply.
   void Push(std::string bytes) {
     // Every socket is made on an io_context (NetworkServer::Impl::ios).
     auto* io = socket_.get_executor().target<asio::io_context::executor_type>();
-    if (io != nullptr && io->running_in_this_thread()) {
-      AppendPush(bytes);
+    if (io != nullptr && io->running_in_this_thread() && processing_) {
+      out_.append(bytes);  // ProcessInput flushes when it ends
       return;
     }
-    asio::post(executor(),
-               [self = shared_from_this(), bytes = std::move(bytes)] { self->AppendPush(bytes); });
+    asio::post(executor(), [self = shared_from_this(), bytes = std::move(bytes)] {
+      if (self->closed_) return;
+      self->out_.append(bytes);
+      if (!self->processing_) self->Flush();
+    });
   }
 
   void Close() {
@@ -151,13 +155,6 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
       return;
     }
     ProcessInput();
-  }
-
-  // Runs on this connection's thread.
-  void AppendPush(const std::string& bytes) {
-    if (closed_) return;
-    out_.append(bytes);
-    if (!processing_) Flush();  // otherwise ProcessInput flushes when it ends
   }
 
   void ProcessInput() {

@@ -49,44 +49,49 @@ void Deliver(ClientState* client, const std::string* pattern, std::string_view c
 
 }  // namespace
 
-bool PubSub::Subscribe(ClientState& client, std::string_view channel) {
-  if (!client.channels.emplace(channel).second) return false;
-  client.channel_count.store(static_cast<int>(client.channels.size()));
-  std::lock_guard l(mu_);
-  AddSubscriber(channels_, channel, &client);
+namespace {
+
+// Adds `name` to a client's own set and to the registry map; false when already there.
+template <typename Map>
+bool Add(std::mutex& mu, Map& registry, std::set<std::string, std::less<>>& mine,
+         std::atomic<int>& count, ClientState& client, std::string_view name) {
+  if (!mine.emplace(name).second) return false;
+  count.store(static_cast<int>(mine.size()));
+  std::lock_guard l(mu);
+  AddSubscriber(registry, name, &client);
   return true;
+}
+
+template <typename Map>
+bool Remove(std::mutex& mu, Map& registry, std::set<std::string, std::less<>>& mine,
+            std::atomic<int>& count, ClientState& client, std::string_view name) {
+  auto it = mine.find(name);
+  if (it == mine.end()) return false;
+  {
+    std::lock_guard l(mu);
+    RemoveSubscriber(registry, name, &client);
+  }
+  mine.erase(it);
+  count.store(static_cast<int>(mine.size()));
+  return true;
+}
+
+}  // namespace
+
+bool PubSub::Subscribe(ClientState& client, std::string_view channel) {
+  return Add(mu_, channels_, client.channels, client.channel_count, client, channel);
 }
 
 bool PubSub::Unsubscribe(ClientState& client, std::string_view channel) {
-  auto it = client.channels.find(channel);
-  if (it == client.channels.end()) return false;
-  {
-    std::lock_guard l(mu_);
-    RemoveSubscriber(channels_, channel, &client);
-  }
-  client.channels.erase(it);
-  client.channel_count.store(static_cast<int>(client.channels.size()));
-  return true;
+  return Remove(mu_, channels_, client.channels, client.channel_count, client, channel);
 }
 
 bool PubSub::PSubscribe(ClientState& client, std::string_view pattern) {
-  if (!client.patterns.emplace(pattern).second) return false;
-  client.pattern_count.store(static_cast<int>(client.patterns.size()));
-  std::lock_guard l(mu_);
-  AddSubscriber(patterns_, pattern, &client);
-  return true;
+  return Add(mu_, patterns_, client.patterns, client.pattern_count, client, pattern);
 }
 
 bool PubSub::PUnsubscribe(ClientState& client, std::string_view pattern) {
-  auto it = client.patterns.find(pattern);
-  if (it == client.patterns.end()) return false;
-  {
-    std::lock_guard l(mu_);
-    RemoveSubscriber(patterns_, pattern, &client);
-  }
-  client.patterns.erase(it);
-  client.pattern_count.store(static_cast<int>(client.patterns.size()));
-  return true;
+  return Remove(mu_, patterns_, client.patterns, client.pattern_count, client, pattern);
 }
 
 void PubSub::RemoveClient(ClientState& client) {

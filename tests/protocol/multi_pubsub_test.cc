@@ -22,14 +22,11 @@ std::string Message(char type, std::string_view channel, std::string_view payloa
   return std::string(1, type) + "3\r\n" + Bulk("message") + Bulk(channel) + Bulk(payload);
 }
 
-std::string PMessage(std::string_view pattern, std::string_view channel,
-                     std::string_view payload) {
+std::string PMessage(std::string_view pattern, std::string_view channel, std::string_view payload) {
   return "*4\r\n" + Bulk("pmessage") + Bulk(pattern) + Bulk(channel) + Bulk(payload);
 }
 
-size_t ShardOf(std::string_view key) {
-  return server::Keyspace::ShardOf(server::Table::Hash(key));
-}
+size_t ShardOf(std::string_view key) { return server::Keyspace::ShardOf(server::Table::Hash(key)); }
 
 TEST_CASE("MULTI/EXEC is atomic for clients on every I/O thread", "[protocol][multi]") {
   InProcessServer server;
@@ -107,8 +104,7 @@ TEST_CASE("WATCH aborts EXEC when a client on another thread changes the key",
   CHECK(writer.Command({"GET", "k"}).raw == Bulk("mine"));
 }
 
-TEST_CASE("PUBLISH reaches subscribers on every thread, in RESP2 and RESP3",
-          "[protocol][pubsub]") {
+TEST_CASE("PUBLISH reaches subscribers on every thread, in RESP2 and RESP3", "[protocol][pubsub]") {
   InProcessServer server;
   RespClient resp2(server.port());
   RespClient resp3(server.port());
@@ -155,9 +151,15 @@ TEST_CASE("a disconnected subscriber leaves its channels", "[protocol][pubsub]")
     sub.Read();
     sub.Command({"PSUBSCRIBE", "p*"});
     CHECK(other.Command({"PUBSUB", "NUMSUB", "a"}).raw == "*2\r\n" + Bulk("a") + ":1\r\n");
+    std::string list = other.Command({"CLIENT", "LIST"}).str;
+    CHECK(list.find(" flags=P db=0 sub=2 psub=1 ") != std::string::npos);
+    CHECK(list.find(" flags=N db=0 sub=0 psub=0 ") != std::string::npos);
   }
-  WaitUntil([&] { return other.Command({"PUBSUB", "NUMPAT"}).raw == ":0\r\n"; },
-            "the pattern subscription to go");
+  WaitUntil(
+      [&] {
+        return other.Command({"PUBSUB", "NUMPAT"}).raw == ":0\r\n";
+      },
+      "the pattern subscription to go");
   CHECK(other.Command({"PUBSUB", "NUMSUB", "a", "b"}).raw ==
         "*4\r\n" + Bulk("a") + ":0\r\n" + Bulk("b") + ":0\r\n");
   CHECK(other.Command({"PUBLISH", "a", "x"}).raw == ":0\r\n");
@@ -176,7 +178,7 @@ TEST_CASE("keyspace notifications reach a subscriber on another thread", "[proto
   // Deleted by the server's expiry (the cron's cycle or a lookup), not by a command.
   CHECK(writer.Command({"SET", "x", "v", "PX", "1"}).raw == "+OK\r\n");
   const std::vector<std::pair<std::string, std::string>> expected = {
-      {"k", "set"}, {"k", "expire"}, {"k", "del"},    {"h", "hset"},
+      {"k", "set"}, {"k", "expire"}, {"k", "del"},     {"h", "hset"},
       {"x", "set"}, {"x", "expire"}, {"x", "expired"},
   };
   for (const auto& [key, event] : expected) {
