@@ -90,7 +90,8 @@ class Keyspace {
 // holds the shards of every queued command while each runs and takes its own ShardLocks) is
 // neither locked again nor released by the inner one. An inner ShardLocks must only ask for
 // shards the outer one holds (or lock nothing the outer one does not hold below it): the global
-// ascending order is kept by the outer one locking the union first.
+// ascending order is kept by the outer one locking the union first. A ShardLocks must lock and
+// unlock on one thread (the per-thread record of held shards would be wrong otherwise).
 class ShardLocks {
  public:
   ShardLocks() = default;
