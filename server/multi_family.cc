@@ -9,6 +9,15 @@
 #include "server/server_context.h"
 
 namespace rowcached::server {
+
+void DiscardTransaction(ServerContext& server, ClientState& client) {
+  client.in_multi = false;
+  client.multi_failed = false;
+  client.queued.clear();
+  server.watches().UnwatchAll(client);
+  client.watch_dirty.store(false, std::memory_order_relaxed);
+}
+
 namespace {
 
 void CmdMulti(CommandContext& ctx) {
@@ -22,21 +31,12 @@ void CmdMulti(CommandContext& ctx) {
   ctx.reply.Ok();
 }
 
-// Leaves MULTI and forgets the watched keys (Redis' discardTransaction).
-void EndTransaction(ServerContext& server, ClientState& client) {
-  client.in_multi = false;
-  client.multi_failed = false;
-  client.queued.clear();
-  server.watches().UnwatchAll(client);
-  client.watch_dirty.store(false, std::memory_order_relaxed);
-}
-
 void CmdDiscard(CommandContext& ctx) {
   if (!ctx.client.in_multi) {
     ctx.reply.Error("ERR DISCARD without MULTI");
     return;
   }
-  EndTransaction(ctx.server, ctx.client);
+  DiscardTransaction(ctx.server, ctx.client);
   ctx.reply.Ok();
 }
 
@@ -73,7 +73,7 @@ void CmdExec(CommandContext& ctx) {
   }
   if (client.multi_failed) {
     ctx.reply.Error("EXECABORT Transaction discarded because of previous errors.");
-    EndTransaction(ctx.server, client);
+    DiscardTransaction(ctx.server, client);
     return;
   }
   ShardLocks locks;
@@ -81,13 +81,13 @@ void CmdExec(CommandContext& ctx) {
   if (client.watch_dirty.load(std::memory_order_relaxed) ||
       ctx.server.watches().AnyExpired(ctx.server.keyspace(), client)) {
     ctx.reply.NullArray();
-    EndTransaction(ctx.server, client);
+    DiscardTransaction(ctx.server, client);
     return;
   }
   // The transaction's own writes must not mark it dirty, and it leaves MULTI before running so
   // that its commands execute instead of being queued again.
   std::vector<std::vector<std::string>> queued = std::move(client.queued);
-  EndTransaction(ctx.server, client);
+  DiscardTransaction(ctx.server, client);
   ctx.reply.Array(queued.size());
   for (const auto& command : queued) {
     std::vector<std::string_view> args(command.begin(), command.end());

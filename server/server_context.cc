@@ -22,11 +22,7 @@ ServerContext::ServerContext(Options options, const Clock* clock)
 }
 
 void ServerContext::ReleaseClient(ClientState& client) {
-  client.in_multi = false;
-  client.multi_failed = false;
-  client.queued.clear();
-  watches_.UnwatchAll(client);
-  client.watch_dirty.store(false, std::memory_order_relaxed);
+  DiscardTransaction(*this, client);
   pubsub_.RemoveClient(client);
 }
 

@@ -147,6 +147,8 @@ void RegisterServerFamily(Registry& registry);
 void RegisterClientFamily(Registry& registry);
 void RegisterMultiFamily(Registry& registry);
 void RegisterPubSubFamily(Registry& registry);
+// Leaves MULTI and forgets the watched keys (Redis' discardTransaction; multi_family.cc).
+void DiscardTransaction(ServerContext& server, ClientState& client);
 // Parts of the server family kept in their own files.
 void RegisterConfigCommands(Registry& registry);
 void RegisterCommandCommands(Registry& registry);
