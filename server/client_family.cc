@@ -10,13 +10,16 @@ namespace {
 // One CLIENT LIST line, with Redis 7.0's fields (buffer figures are not tracked: reported 0).
 std::string ClientLine(const ClientState& c, int64_t now_ms) {
   const char* cmd = c.last_command.load(std::memory_order_relaxed);
+  int sub = c.channel_count.load(std::memory_order_relaxed);
+  int psub = c.pattern_count.load(std::memory_order_relaxed);
   return fmt::format(
-      "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 "
+      "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 "
       "multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
       "tot-mem=0 events=r cmd={} user=default redir=-1 resp={}\n",
       c.id, c.addr, c.laddr, c.fd, c.Name(), (now_ms - c.created_ms) / 1000,
       (now_ms - c.last_interaction_ms.load(std::memory_order_relaxed)) / 1000,
-      c.db.load(std::memory_order_relaxed), cmd, c.resp.load(std::memory_order_relaxed));
+      sub + psub > 0 ? "P" : "N", c.db.load(std::memory_order_relaxed), sub, psub, cmd,
+      c.resp.load(std::memory_order_relaxed));
 }
 
 bool ValidClientName(std::string_view name) {

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,6 +102,31 @@ struct ClientState {
   bool close_after_reply = false;
   mutable std::mutex mu;  // guards `name`
   std::string name;
+
+  // MULTI/EXEC (multi_family.cc). Owning thread only, except `watch_dirty`, which KeyModified
+  // sets from any thread.
+  bool in_multi = false;
+  bool multi_failed = false;  // a command was refused while queueing: EXEC aborts
+  std::vector<std::vector<std::string>> queued;
+  std::vector<std::pair<int, std::string>> watched;  // (db, key), registered in WatchRegistry
+  std::atomic<bool> watch_dirty{false};              // a watched key changed: EXEC aborts
+
+  // Pub/sub (pubsub_family.cc). The sets are owning-thread only; the counts are read by other
+  // threads (CLIENT LIST, and PING/the dispatcher on the owning thread).
+  std::set<std::string, std::less<>> channels;
+  std::set<std::string, std::less<>> patterns;
+  std::atomic<int> channel_count{0};
+  std::atomic<int> pattern_count{0};
+  // Delivers a pub/sub message, already rendered in this client's protocol, from any thread,
+  // without blocking and after every reply already written. Set by the network layer before the
+  // client runs a command; null = nowhere to deliver (the message is dropped).
+  std::function<void(std::string bytes)> push;
+
+  bool subscribed() const {
+    return channel_count.load(std::memory_order_relaxed) +
+               pattern_count.load(std::memory_order_relaxed) >
+           0;
+  }
 
   std::string Name() const {
     std::lock_guard l(mu);

@@ -1,6 +1,7 @@
 // CONFIG GET / SET / RESETSTAT / HELP over a table of parameters (Redis' names).
 #include <functional>
 
+#include "server/notify.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
@@ -82,6 +83,14 @@ const std::vector<ConfigParam>& Params() {
        [](Options& o, std::string_view v) { return SetInt(&o.lfu_log_factor, v, 0, INT32_MAX); }},
       {"lfu-decay-time", [](const Options& o) { return Int64ToString(o.lfu_decay_time); },
        [](Options& o, std::string_view v) { return SetInt(&o.lfu_decay_time, v, 0, INT32_MAX); }},
+      {"notify-keyspace-events",
+       [](const Options& o) { return FormatNotifyFlags(o.notify_keyspace_events); },
+       [](Options& o, std::string_view v) {
+         if (!ParseNotifyFlags(v, &o.notify_keyspace_events)) {
+           return std::string("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+         }
+         return std::string();
+       }},
       {"proto-max-bulk-len", [](const Options& o) { return Int64ToString(o.proto_max_bulk_len); },
        [](Options& o, std::string_view v) {
          std::string err = SetMemory(&o.proto_max_bulk_len, v);

@@ -35,16 +35,16 @@ bool OwnsAnyKey(const KeyInterceptor& interceptor, const CommandSpec& spec,
 
 }  // namespace
 
-void Dispatch(ServerContext& server, ClientState& client, const std::vector<std::string_view>& args,
-              ReplyBuilder& reply, const DeferFn& defer) {
+const CommandSpec* ResolveCommand(ServerContext& server, const std::vector<std::string_view>& args,
+                                  ReplyBuilder& reply) {
   const CommandSpec* spec = server.registry().Find(args[0]);
   if (spec == nullptr) {
     ReplyUnknownCommand(reply, args);
-    return;
+    return nullptr;
   }
   if (!spec->ArityOk(args.size())) {
     ReplyArity(reply, spec->name);
-    return;
+    return nullptr;
   }
   if (!spec->subcommands.empty() && spec->handler == nullptr) {
     const CommandSpec* sub = nullptr;
@@ -55,24 +55,96 @@ void Dispatch(ServerContext& server, ClientState& client, const std::vector<std:
     if (sub == nullptr) {
       reply.Error("ERR unknown subcommand '" + std::string(args[1].substr(0, 128)) + "'. Try " +
                   ToUpper(spec->name) + " HELP.");
-      return;
+      return nullptr;
     }
     if (!sub->ArityOk(args.size())) {
       ReplyArity(reply, sub->name);
-      return;
+      return nullptr;
     }
     spec = sub;
   }
+  return spec;
+}
+
+namespace {
+
+// The top-level name of a command or subcommand ("config|get" -> "config").
+std::string_view TopName(const CommandSpec& spec) {
+  return std::string_view(spec.name).substr(0, spec.name.find('|'));
+}
+
+// Redis' processCommand runs these at once inside MULTI instead of queueing them.
+bool RunsInsideMulti(const CommandSpec& spec) {
+  std::string_view n = TopName(spec);
+  return n == "exec" || n == "discard" || n == "multi" || n == "watch" || n == "quit" ||
+         n == "reset";
+}
+
+// What a RESP2 client may run while subscribed.
+bool AllowedWhileSubscribed(const CommandSpec& spec) {
+  std::string_view n = TopName(spec);
+  return n == "subscribe" || n == "unsubscribe" || n == "psubscribe" || n == "punsubscribe" ||
+         n == "ssubscribe" || n == "sunsubscribe" || n == "ping" || n == "quit" || n == "reset";
+}
+
+// Queues a command inside MULTI, or refuses it (which aborts the transaction at EXEC).
+void QueueCommand(ServerContext& server, ClientState& client, const CommandSpec& spec,
+                  const std::vector<std::string_view>& args, ReplyBuilder& reply) {
+  // A table key's reply may wait for the database: it cannot run inside EXEC's locks.
+  if (KeyInterceptor* interceptor = server.key_interceptor();
+      interceptor != nullptr && spec.first_key > 0) {
+    std::vector<std::string_view> keys;
+    spec.CollectKeys(args, &keys);
+    for (std::string_view key : keys) {
+      if (interceptor->Owns(key)) {
+        reply.Error("ERR " + std::string(key) +
+                    " is a table key managed by rowcached; table keys cannot be used inside MULTI");
+        client.multi_failed = true;
+        return;
+      }
+    }
+  }
+  client.queued.emplace_back(args.begin(), args.end());
+  reply.SimpleString("QUEUED");
+}
+
+}  // namespace
+
+void Dispatch(ServerContext& server, ClientState& client, const std::vector<std::string_view>& args,
+              ReplyBuilder& reply, const DeferFn& defer) {
+  const CommandSpec* spec = ResolveCommand(server, args, reply);
+  // Any command refused before it could be queued aborts the transaction (Redis'
+  // flagTransaction).
+  auto refuse = [&](std::string_view error) {
+    reply.Error(error);
+    if (client.in_multi) client.multi_failed = true;
+  };
+  if (spec == nullptr) {
+    if (client.in_multi) client.multi_failed = true;
+    return;
+  }
   if (!client.authenticated && !(spec->flags & kNoAuth)) {
-    reply.Error("NOAUTH Authentication required.");
+    refuse("NOAUTH Authentication required.");
+    return;
+  }
+  if (client.subscribed() && client.resp.load(std::memory_order_relaxed) == 2 &&
+      !AllowedWhileSubscribed(*spec)) {
+    refuse("ERR Can't execute '" + spec->name +
+           "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
+           "context");
     return;
   }
   // Redis' processCommand: make room under maxmemory before any command, with no shard lock
   // held yet (eviction locks one shard at a time); if no room can be made, refuse the commands
-  // that may grow memory and let the others (reads, DEL) run.
+  // that may grow memory and let the others (reads, DEL) run. Checked before queueing, as Redis
+  // does: a refused command in MULTI aborts the transaction.
   if (server.evictor().PerformEvictions(server) == Evictor::Result::kFail &&
       (spec->flags & kDenyOom)) {
-    reply.Error("OOM command not allowed when used memory > 'maxmemory'.");
+    refuse("OOM command not allowed when used memory > 'maxmemory'.");
+    return;
+  }
+  if (client.in_multi && !RunsInsideMulti(*spec)) {
+    QueueCommand(server, client, *spec, args, reply);
     return;
   }
 
@@ -86,6 +158,17 @@ void Dispatch(ServerContext& server, ClientState& client, const std::vector<std:
     interceptor->Handle(ctx);
     return;
   }
+  RunBuiltin(ctx);
+}
+
+void ExecuteQueued(ServerContext& server, ClientState& client,
+                   const std::vector<std::string_view>& args, ReplyBuilder& reply) {
+  const CommandSpec* spec = ResolveCommand(server, args, reply);
+  if (spec == nullptr) return;
+  client.last_command.store(spec->name.c_str(), std::memory_order_relaxed);
+  server.stats().total_commands_processed.fetch_add(1, std::memory_order_relaxed);
+  ShardLocks locks;
+  CommandContext ctx{args, reply, client, server, *spec, locks, nullptr};
   RunBuiltin(ctx);
 }
 

@@ -14,6 +14,7 @@
 
 #include "server/hash_ops.h"
 #include "server/scan_command.h"
+#include "server/notify.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
@@ -273,6 +274,7 @@ void HSetGeneric(CommandContext& ctx, bool reply_ok) {
   }
   Db db = ctx.db();
   HashResult<int64_t> r = OpHSet(db, ctx.arg(1), ArgsFrom(ctx, 2));
+  if (r.ok()) KeyChanged(ctx, kNotifyHash, "hset", ctx.arg(1));
   if (!r.ok()) {
     ctx.reply.Error(r.status);
   } else if (reply_ok) {
@@ -292,6 +294,7 @@ void CmdHSetNx(CommandContext& ctx) {
     ctx.reply.Error(r.status);
     return;
   }
+  if (r.value) KeyChanged(ctx, kNotifyHash, "hset", ctx.arg(1));
   ctx.reply.Integer(r.value ? 1 : 0);
 }
 
@@ -356,6 +359,13 @@ void CmdHDel(CommandContext& ctx) {
     ctx.reply.Error(r.status);
     return;
   }
+  if (r.value > 0) {
+    KeyChanged(ctx, kNotifyHash, "hdel", ctx.arg(1));
+    // The last field gone: the hash is gone too.
+    if (db.Find(ctx.arg(1), false, /*touch=*/false) == nullptr) {
+      NotifyKeyspaceEvent(ctx, kNotifyGeneric, "del", ctx.arg(1));
+    }
+  }
   ctx.reply.Integer(r.value);
 }
 
@@ -402,6 +412,7 @@ void CmdHIncrBy(CommandContext& ctx) {
     ReplyHashError(ctx, r.status);
     return;
   }
+  KeyChanged(ctx, kNotifyHash, "hincrby", ctx.arg(1));
   ctx.reply.Integer(r.value);
 }
 
@@ -421,6 +432,7 @@ void CmdHIncrByFloat(CommandContext& ctx) {
     ReplyHashError(ctx, r.status);
     return;
   }
+  KeyChanged(ctx, kNotifyHash, "hincrbyfloat", ctx.arg(1));
   ctx.reply.Bulk(r.value);
 }
 

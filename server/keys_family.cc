@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "server/keys_ops.h"
+#include "server/notify.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
@@ -39,7 +40,7 @@ bool AbsoluteExpireMs(int64_t when, int64_t unit_ms, int64_t base_ms, int64_t* a
   return true;
 }
 
-Status OpExpire(Db& db, std::string_view key, int64_t at_ms, unsigned flags) {
+Status OpExpire(Db& db, std::string_view key, int64_t at_ms, unsigned flags, bool* deleted) {
   Entry* e = db.Find(key);
   if (e == nullptr) return Status::kNotFound;
   int64_t current = db.ExpireAt(e);
@@ -48,7 +49,9 @@ Status OpExpire(Db& db, std::string_view key, int64_t at_ms, unsigned flags) {
   // No TTL is an infinite one: GT never passes, LT always does.
   if ((flags & kExpireGt) && (current == -1 || at_ms <= current)) return Status::kNotAllowed;
   if ((flags & kExpireLt) && current != -1 && at_ms >= current) return Status::kNotAllowed;
-  if (at_ms <= db.NowMs()) {
+  bool in_past = at_ms <= db.NowMs();
+  if (deleted != nullptr) *deleted = in_past;
+  if (in_past) {
     (void)db.Delete(key);
     return Status::kOk;
   }
@@ -229,7 +232,11 @@ bool ParseIntOrReply(CommandContext& ctx, std::string_view s, int* out, std::str
 void CmdDel(CommandContext& ctx) {
   Db db = ctx.db();
   int64_t n = 0;
-  for (size_t i = 1; i < ctx.argc(); ++i) n += OpDelete(db, ctx.arg(i)) ? 1 : 0;
+  for (size_t i = 1; i < ctx.argc(); ++i) {
+    if (!OpDelete(db, ctx.arg(i))) continue;
+    KeyChanged(ctx, kNotifyGeneric, "del", ctx.arg(i));
+    ++n;
+  }
   ctx.reply.Integer(n);
 }
 
@@ -285,7 +292,10 @@ void ExpireGeneric(CommandContext& ctx, int64_t unit_ms, bool relative) {
     ctx.reply.Error("ERR invalid expire time in '" + ctx.spec.name + "' command");
     return;
   }
-  ctx.reply.Integer(OpExpire(db, ctx.arg(1), at_ms, flags) == Status::kOk ? 1 : 0);
+  bool deleted = false;
+  bool changed = OpExpire(db, ctx.arg(1), at_ms, flags, &deleted) == Status::kOk;
+  if (changed) KeyChanged(ctx, kNotifyGeneric, deleted ? "del" : "expire", ctx.arg(1));
+  ctx.reply.Integer(changed ? 1 : 0);
 }
 
 void CmdExpire(CommandContext& ctx) { ExpireGeneric(ctx, 1000, true); }
@@ -318,7 +328,9 @@ void CmdPExpireTime(CommandContext& ctx) {
 
 void CmdPersist(CommandContext& ctx) {
   Db db = ctx.db();
-  ctx.reply.Integer(OpPersist(db, ctx.arg(1)) ? 1 : 0);
+  bool persisted = OpPersist(db, ctx.arg(1));
+  if (persisted) KeyChanged(ctx, kNotifyGeneric, "persist", ctx.arg(1));
+  ctx.reply.Integer(persisted ? 1 : 0);
 }
 
 void CmdType(CommandContext& ctx) {
@@ -398,6 +410,13 @@ void CmdRandomKey(CommandContext& ctx) {
   }
 }
 
+// RENAME and RENAMENX after a successful OpRename: a rename onto itself changes nothing.
+void NotifyRename(CommandContext& ctx) {
+  if (ctx.arg(1) == ctx.arg(2)) return;
+  KeyChanged(ctx, kNotifyGeneric, "rename_from", ctx.arg(1));
+  KeyChanged(ctx, kNotifyGeneric, "rename_to", ctx.arg(2));
+}
+
 void CmdRename(CommandContext& ctx) {
   Db db = ctx.db();
   Status s = OpRename(db, ctx.arg(1), ctx.arg(2), false);
@@ -405,6 +424,7 @@ void CmdRename(CommandContext& ctx) {
     ctx.reply.Error(s);
     return;
   }
+  NotifyRename(ctx);
   ctx.reply.Ok();
 }
 
@@ -415,6 +435,7 @@ void CmdRenameNx(CommandContext& ctx) {
     ctx.reply.Error(s);
     return;
   }
+  if (s == Status::kOk) NotifyRename(ctx);
   ctx.reply.Integer(s == Status::kOk ? 1 : 0);
 }
 
@@ -440,6 +461,10 @@ void CmdCopy(CommandContext& ctx) {
     }
   }
   Status s = OpCopy(db, ctx.arg(1), ctx.arg(2), dst_db, replace);
+  if (s == Status::kOk) {
+    KeyModified(ctx.server, dst_db, ctx.arg(2));
+    NotifyKeyspaceEvent(ctx.server, kNotifyGeneric, "copy_to", ctx.arg(2), dst_db);
+  }
   if (s == Status::kOk || s == Status::kNotFound || s == Status::kNotAllowed) {
     ctx.reply.Integer(s == Status::kOk ? 1 : 0);
   } else {
@@ -452,6 +477,11 @@ void CmdMove(CommandContext& ctx) {
   if (!ParseIntOrReply(ctx, ctx.arg(2), &dst_db)) return;
   Db db = ctx.db();
   Status s = OpMove(db, ctx.arg(1), dst_db);
+  if (s == Status::kOk) {
+    KeyChanged(ctx, kNotifyGeneric, "move_from", ctx.arg(1));
+    KeyModified(ctx.server, dst_db, ctx.arg(1));
+    NotifyKeyspaceEvent(ctx.server, kNotifyGeneric, "move_to", ctx.arg(1), dst_db);
+  }
   if (s == Status::kOk || s == Status::kNotFound || s == Status::kNotAllowed) {
     ctx.reply.Integer(s == Status::kOk ? 1 : 0);
   } else {
@@ -465,7 +495,13 @@ void CmdSwapDb(CommandContext& ctx) {
       !ParseIntOrReply(ctx, ctx.arg(2), &b, "ERR invalid second DB index")) {
     return;
   }
-  Status s = OpSwapDb(ctx.server.keyspace(), a, b);
+  Keyspace& ks = ctx.server.keyspace();
+  if (a >= 0 && b >= 0 && a < ks.databases() && b < ks.databases() && a != b) {
+    // Before the swap: the watchers compare what each database held with what replaces it.
+    ctx.server.watches().TouchDb(ks, a, b);
+    ctx.server.watches().TouchDb(ks, b, a);
+  }
+  Status s = OpSwapDb(ks, a, b);
   if (s != Status::kOk) {
     ctx.reply.Error(s);
     return;

@@ -47,7 +47,8 @@ bool AbsoluteExpireMs(int64_t when, int64_t unit_ms, int64_t base_ms, int64_t* a
 // after now deletes the key instead. Returns kOk when the TTL was set or the key deleted,
 // kNotFound when the key is absent, kNotAllowed when a condition failed.
 // REQUIRES: flags is a compatible combination (NX alone, GT and LT not together).
-Status OpExpire(Db& db, std::string_view key, int64_t at_ms, unsigned flags);
+Status OpExpire(Db& db, std::string_view key, int64_t at_ms, unsigned flags,
+                bool* deleted = nullptr);
 
 // PTTL: remaining milliseconds (>= 0), -1 when the key has no TTL, -2 when it is absent.
 int64_t OpTtl(Db& db, std::string_view key);

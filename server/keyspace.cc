@@ -5,6 +5,15 @@
 #include <chrono>
 
 namespace rowcached::server {
+namespace {
+
+// The shards the current thread holds through any ShardLocks, and of which keyspace (one at a
+// time: a thread holding shards of two keyspaces at once only happens in tests, which then
+// just lose the re-entrancy).
+thread_local const Keyspace* t_held_keyspace = nullptr;
+thread_local uint64_t t_held_mask = 0;
+
+}  // namespace
 
 Keyspace::Keyspace(int databases, const Clock* clock) : databases_(databases), clock_(clock) {
   for (auto& s : shards_) s.dbs.resize(databases);
@@ -40,7 +49,7 @@ size_t Keyspace::ActiveExpireCycle(int64_t time_budget_us) {
           const Table::VolatileSlot* slot = table.RandomVolatile(s.rng);
           if (slot->expire_at_ms <= now) {
             std::string_view key = slot->entry->key();
-            Entry::Free(table.Remove(key, Table::Hash(key)));
+            RemoveExpired(table, static_cast<int>(&table - s.dbs.data()), key, Table::Hash(key));
             ++expired;
           }
         }
@@ -64,54 +73,47 @@ size_t Keyspace::ActiveExpireCycle(int64_t time_budget_us) {
   return deleted;
 }
 
-namespace {
-thread_local int lock_sets_held = 0;  // ShardLocks of this thread that hold at least one shard
-}  // namespace
-
-bool ShardLocks::HeldByThisThread() { return lock_sets_held > 0; }
-
-void ShardLocks::NoteLocked(uint64_t mask_before) {
-  if (mask_before == 0 && mask_ != 0) ++lock_sets_held;
+void Keyspace::RemoveExpired(Table& table, int db, std::string_view key, uint64_t hash) {
+  Entry* gone = table.Remove(key, hash);
+  if (expired_hook_) expired_hook_(db, gone->key());
+  Entry::Free(gone);
 }
 
-void ShardLocks::LockKeys(Keyspace& ks, const std::vector<std::string_view>& keys) {
-  uint64_t want = 0;
-  for (auto k : keys) want |= uint64_t{1} << Keyspace::ShardOf(Table::Hash(k));
+void ShardLocks::Acquire(Keyspace& ks, uint64_t want) {
   ks_ = &ks;
   want &= ~mask_;
-  uint64_t before = mask_;
+  bool reentrant = t_held_mask == 0 || t_held_keyspace == &ks;
+  if (reentrant) want &= ~t_held_mask;
+  uint64_t taken = want;
   // Ascending order: the global lock order.
   while (want) {
     int i = std::countr_zero(want);
     ks.shard(i).mu.lock();
-    mask_ |= uint64_t{1} << i;
     want &= want - 1;
   }
-  NoteLocked(before);
+  mask_ |= taken;
+  if (reentrant && taken != 0) {
+    t_held_keyspace = &ks;
+    t_held_mask |= taken;
+  }
+}
+
+bool ShardLocks::HeldByThisThread() { return t_held_mask != 0; }
+
+void ShardLocks::LockKeys(Keyspace& ks, const std::vector<std::string_view>& keys) {
+  uint64_t want = 0;
+  for (auto k : keys) want |= uint64_t{1} << Keyspace::ShardOf(Table::Hash(k));
+  Acquire(ks, want);
 }
 
 void ShardLocks::LockOne(Keyspace& ks, std::string_view key) {
-  size_t i = Keyspace::ShardOf(Table::Hash(key));
-  ks_ = &ks;
-  if (mask_ & (uint64_t{1} << i)) return;
-  ks.shard(i).mu.lock();
-  uint64_t before = mask_;
-  mask_ |= uint64_t{1} << i;
-  NoteLocked(before);
+  Acquire(ks, uint64_t{1} << Keyspace::ShardOf(Table::Hash(key)));
 }
 
-void ShardLocks::LockAll(Keyspace& ks) {
-  ks_ = &ks;
-  for (size_t i = 0; i < Keyspace::kShards; ++i) {
-    if (!(mask_ & (uint64_t{1} << i))) ks.shard(i).mu.lock();
-  }
-  uint64_t before = mask_;
-  mask_ = ~uint64_t{0};
-  NoteLocked(before);
-}
+void ShardLocks::LockAll(Keyspace& ks) { Acquire(ks, ~uint64_t{0}); }
 
 void ShardLocks::Unlock() {
-  if (mask_ != 0) --lock_sets_held;
+  if (mask_ != 0 && t_held_keyspace == ks_) t_held_mask &= ~mask_;
   while (mask_) {
     int i = std::countr_zero(mask_);
     ks_->shard(i).mu.unlock();
@@ -122,7 +124,7 @@ void ShardLocks::Unlock() {
 bool Db::Expired(Table& table, Entry* e, uint64_t hash) {
   int64_t at = table.ExpireAt(e);
   if (at < 0 || at > NowMs()) return false;
-  Entry::Free(table.Remove(e->key(), hash));
+  ks_->RemoveExpired(table, index_, e->key(), hash);
   ks_->stats().expired_keys.fetch_add(1, std::memory_order_relaxed);
   return true;
 }

@@ -9,7 +9,7 @@
 // the middleware's queue workers all go through the same locks.
 //
 // Expiry: lazy (a lookup of an expired key deletes it and misses) and active (ActiveExpireCycle,
-// Redis' sampling loop, bounded in time).
+// Redis' sampling loop, bounded in time). Both report each deleted key to the expired hook.
 #pragma once
 
 #include <array>
@@ -21,6 +21,7 @@
 #include <optional>
 #include <random>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "server/clock.h"
@@ -38,12 +39,33 @@ struct KeyspaceStats {
   std::atomic<uint64_t> evicted_keys{0};
 };
 
+#if defined(__SANITIZE_THREAD__)
+// ThreadSanitizer's deadlock detector tracks at most 64 mutexes held by one thread and aborts
+// beyond. A whole-keyspace command holds all 64 shard locks and may then take another lock (a
+// FLUSHALL telling WATCH, an EXEC running CONFIG SET after FLUSHDB), so under ThreadSanitizer
+// the shard lock is a plain atomic lock: its acquire/release still order the data for the race
+// detector, only the deadlock detector does not see it (the shards' ascending lock order is
+// kept by ShardLocks by construction).
+class ShardMutex {
+ public:
+  void lock() {
+    while (locked_.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
+  }
+  void unlock() { locked_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+#else
+using ShardMutex = std::mutex;
+#endif
+
 class Keyspace {
  public:
   static constexpr size_t kShards = 64;
 
   struct Shard {
-    std::mutex mu;
+    ShardMutex mu;
     std::vector<Table> dbs;  // one per database
     std::mt19937_64 rng{0x5eed};
   };
@@ -71,16 +93,32 @@ class Keyspace {
   // Removes every key of database `db`, or of all when db < 0. Locks all shards itself.
   void Flush(int db);
 
+  // Called for every key deleted because its TTL passed (lazy or active expiry), after it left
+  // its table and before it is freed, with its shard lock held: Redis' "expired" event and
+  // signalModifiedKey. Install before serving (the ServerContext does).
+  using ExpiredHook = std::function<void(int db, std::string_view key)>;
+  void set_expired_hook(ExpiredHook hook) { expired_hook_ = std::move(hook); }
+  // Unlinks an expired entry from `table` (database `db`), reports it and frees it.
+  void RemoveExpired(Table& table, int db, std::string_view key, uint64_t hash);
+
  private:
   int databases_;
   const Clock* clock_;
   KeyspaceStats stats_;
   EvictionConfig eviction_config_;
   std::array<Shard, kShards> shards_;
+  ExpiredHook expired_hook_;
   size_t expire_cursor_ = 0;  // shard where the next active expiry pass starts
 };
 
 // Holds the locks of a set of shards for the duration of one command.
+//
+// Re-entrant per thread: a shard already held by another ShardLocks of the same thread (EXEC
+// holds the shards of every queued command while each runs and takes its own ShardLocks) is
+// neither locked again nor released by the inner one. An inner ShardLocks must only ask for
+// shards the outer one holds (or lock nothing the outer one does not hold below it): the global
+// ascending order is kept by the outer one locking the union first. A ShardLocks must lock and
+// unlock on one thread (the per-thread record of held shards would be wrong otherwise).
 class ShardLocks {
  public:
   ShardLocks() = default;
@@ -99,10 +137,10 @@ class ShardLocks {
   static bool HeldByThisThread();
 
  private:
-  void NoteLocked(uint64_t mask_before);
+  void Acquire(Keyspace& ks, uint64_t want);
 
   Keyspace* ks_ = nullptr;
-  uint64_t mask_ = 0;  // bit i set = shard i locked
+  uint64_t mask_ = 0;  // bit i set = shard i locked by this object
 };
 
 // Key-level operations on one database. Not a lock: REQUIRES the caller holds the shard lock of

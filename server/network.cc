@@ -2,14 +2,13 @@
 
 // <utility> must precede Boost.Asio (environment.md: awaitable.hpp fails under C++20 with GCC 12
 // otherwise); its own block keeps the include sorter from moving it.
-#include <utility>
+#include <spdlog/spdlog.h>
 
 #include <array>
 #include <boost/asio.hpp>
 #include <chrono>
 #include <deque>
-
-#include <spdlog/spdlog.h>
+#include <utility>
 
 #include "server/dispatch.h"
 #include "server/resp_parser.h"
@@ -76,6 +75,9 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
       paused_ = true;
       return std::make_shared<DeferredSlot>(shared_from_this());
     };
+    state_.push = [weak = weak_from_this()](std::string bytes) {
+      if (auto self = weak.lock()) self->Push(std::move(bytes));
+    };
     ReadMore();
   }
 
@@ -89,9 +91,28 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
     ProcessInput();
   }
 
+  // A pub/sub message, from any thread, with the publisher holding the pub/sub registry's lock:
+  // never flushes or closes here. During this client's own command (it published or notified
+  // itself) the message goes straight after the replies already written, as in Redis; otherwise
+  // it is posted to this connection's thread, which keeps it after every earlier reply.
+  void Push(std::string bytes) {
+    // Every socket is made on an io_context (NetworkServer::Impl::ios).
+    auto* io = socket_.get_executor().target<asio::io_context::executor_type>();
+    if (io != nullptr && io->running_in_this_thread() && processing_) {
+      out_.append(bytes);  // ProcessInput flushes when it ends
+      return;
+    }
+    asio::post(executor(), [self = shared_from_this(), bytes = std::move(bytes)] {
+      if (self->closed_) return;
+      self->out_.append(bytes);
+      if (!self->processing_) self->Flush();
+    });
+  }
+
   void Close() {
     if (closed_) return;
     closed_ = true;
+    server_.ReleaseClient(state_);
     boost::system::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
@@ -137,6 +158,7 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
   }
 
   void ProcessInput() {
+    processing_ = true;
     while (!paused_ && !closing_ && !closed_) {
       std::string_view pending(in_.data() + in_start_, in_len_ - in_start_);
       if (pending.empty()) break;
@@ -157,6 +179,7 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
       in_start_ += parser_.consumed();
     }
     if (in_start_ == in_len_) in_start_ = in_len_ = 0;
+    processing_ = false;
     Flush();
     ReadMore();
   }
@@ -217,8 +240,9 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
   DeferFn defer_;
   bool reading_ = false;
   bool writing_ = false;
-  bool paused_ = false;   // a deferred reply is pending
-  bool closing_ = false;  // close once the replies are written
+  bool paused_ = false;      // a deferred reply is pending
+  bool processing_ = false;  // inside ProcessInput, which flushes when it ends
+  bool closing_ = false;     // close once the replies are written
   bool closed_ = false;
 };
 

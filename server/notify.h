@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace rowcached::server {
@@ -40,6 +41,16 @@ enum NotifyClass : uint32_t {
   kNotifyNew = 1u << 14,      // n (not part of A)
 };
 
+// Redis' "A": every class but key-miss and new-key.
+inline constexpr uint32_t kNotifyAll = kNotifyGeneric | kNotifyString | kNotifyList | kNotifySet |
+                                       kNotifyHash | kNotifyZSet | kNotifyExpired | kNotifyEvicted |
+                                       kNotifyStream | kNotifyModule;
+
+// `notify-keyspace-events` letters <-> classes, as Redis' keyspaceEventsStringToFlags (false on
+// an unknown letter) and keyspaceEventsFlagsToString.
+bool ParseNotifyFlags(std::string_view letters, uint32_t* flags);
+std::string FormatNotifyFlags(uint32_t flags);
+
 void KeyModified(ServerContext& server, int db, std::string_view key);
 void NotifyKeyspaceEvent(ServerContext& server, NotifyClass cls, std::string_view event,
                          std::string_view key, int db);
@@ -48,5 +59,7 @@ void NotifyKeyspaceEvent(ServerContext& server, NotifyClass cls, std::string_vie
 void KeyModified(CommandContext& ctx, std::string_view key);
 void NotifyKeyspaceEvent(CommandContext& ctx, NotifyClass cls, std::string_view event,
                          std::string_view key);
+// Both: the usual pair after one successful change.
+void KeyChanged(CommandContext& ctx, NotifyClass cls, std::string_view event, std::string_view key);
 
 }  // namespace rowcached::server

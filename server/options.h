@@ -26,6 +26,7 @@ struct Options {
   int64_t maxmemory_samples = 5;
   int64_t lfu_log_factor = 10;  // LFU counter growth: higher = more hits per step
   int64_t lfu_decay_time = 1;   // minutes per LFU counter decrement; 0 = never decay
+  uint32_t notify_keyspace_events = 0;  // NotifyClass bits (notify.h); CONFIG SET takes letters
   // Persistence settings, reported by CONFIG GET / INFO persistence.
   std::string dir = "./data";
   bool appendonly = false;

@@ -1,5 +1,6 @@
 #include "server/server_context.h"
 
+#include "server/notify.h"
 #include "server/version.h"
 
 namespace rowcached::server {
@@ -10,9 +11,20 @@ ServerContext::ServerContext(Options options, const Clock* clock)
     : clock_(clock),
       start_ms_(clock->NowMs()),
       options_(std::move(options)),
-      keyspace_(options_.databases, clock) {
+      keyspace_(options_.databases, clock),
+      notify_flags_(options_.notify_keyspace_events),
+      watches_(options_.databases) {
   keyspace_.eviction_config().Load(options_);
   RegisterAllFamilies(registry_);
+  keyspace_.set_expired_hook([this](int db, std::string_view key) {
+    KeyModified(*this, db, key);
+    NotifyKeyspaceEvent(*this, kNotifyExpired, "expired", key, db);
+  });
+}
+
+void ServerContext::ReleaseClient(ClientState& client) {
+  DiscardTransaction(*this, client);
+  pubsub_.RemoveClient(client);
 }
 
 void ServerContext::AddClient(std::shared_ptr<ClientHandle> client) {
@@ -56,6 +68,8 @@ void RegisterAllFamilies(Registry& registry) {
   RegisterHyperLogLogFamily(registry);
   RegisterSetFamily(registry);
   RegisterZSetFamily(registry);
+  RegisterMultiFamily(registry);
+  RegisterPubSubFamily(registry);
 }
 
 }  // namespace rowcached::server

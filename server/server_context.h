@@ -21,6 +21,8 @@
 #include "server/eviction.h"
 #include "server/keyspace.h"
 #include "server/options.h"
+#include "server/pubsub.h"
+#include "server/watch.h"
 
 namespace rowcached::server {
 
@@ -80,7 +82,17 @@ class ServerContext {
     std::lock_guard l(config_mu_);
     fn(options_);
     keyspace_.eviction_config().Load(options_);
+    notify_flags_.store(options_.notify_keyspace_events, std::memory_order_relaxed);
   }
+  // Options::notify_keyspace_events without the configuration mutex (read on every write).
+  uint32_t notify_flags() const { return notify_flags_.load(std::memory_order_relaxed); }
+
+  // Pub/sub channels and patterns; WATCHed keys.
+  PubSub& pubsub() { return pubsub_; }
+  WatchRegistry& watches() { return watches_; }
+  // Drops a client's transaction, WATCHes and subscriptions: on disconnect and RESET. Call on
+  // the client's owning thread before its ClientState goes away.
+  void ReleaseClient(ClientState& client);
 
   // Eviction under maxmemory (eviction.h). Call PerformEvictions with no shard lock held.
   Evictor& evictor() { return evictor_; }
@@ -123,6 +135,9 @@ class ServerContext {
   Registry registry_;
   ServerStats stats_;
   Evictor evictor_;
+  std::atomic<uint32_t> notify_flags_{0};
+  PubSub pubsub_;
+  WatchRegistry watches_;
   std::atomic<uint64_t> next_client_id_{0};
   mutable std::mutex clients_mu_;
   std::map<uint64_t, std::shared_ptr<ClientHandle>> clients_;
@@ -142,6 +157,10 @@ void RegisterSetFamily(Registry& registry);
 void RegisterZSetFamily(Registry& registry);
 void RegisterServerFamily(Registry& registry);
 void RegisterClientFamily(Registry& registry);
+void RegisterMultiFamily(Registry& registry);
+void RegisterPubSubFamily(Registry& registry);
+// Leaves MULTI and forgets the watched keys (Redis' discardTransaction; multi_family.cc).
+void DiscardTransaction(ServerContext& server, ClientState& client);
 // Parts of the server family kept in their own files.
 void RegisterConfigCommands(Registry& registry);
 void RegisterCommandCommands(Registry& registry);

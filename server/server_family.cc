@@ -21,7 +21,12 @@ void CmdPing(CommandContext& ctx) {
     ctx.reply.Error("ERR wrong number of arguments for 'ping' command");
     return;
   }
-  if (ctx.argc() == 2) {
+  if (ctx.client.subscribed() && !ctx.reply.resp3()) {
+    // RESP2's subscribed mode can only carry arrays: ["pong", argument or ""].
+    ctx.reply.Array(2);
+    ctx.reply.Bulk("pong");
+    ctx.reply.Bulk(ctx.argc() == 2 ? ctx.arg(1) : std::string_view());
+  } else if (ctx.argc() == 2) {
     ctx.reply.Bulk(ctx.arg(1));
   } else {
     ctx.reply.SimpleString("PONG");
@@ -36,6 +41,7 @@ void CmdQuit(CommandContext& ctx) {
 }
 
 void CmdReset(CommandContext& ctx) {
+  ctx.server.ReleaseClient(ctx.client);
   ctx.client.db = 0;
   ctx.client.resp = 2;
   ctx.reply.set_resp3(false);
@@ -174,15 +180,25 @@ bool ParseFlushMode(CommandContext& ctx) {
   return false;
 }
 
+// Empties database `db` (all when db < 0), first marking the transactions watching its keys.
+void FlushAndTouch(CommandContext& ctx, int db) {
+  Keyspace& ks = ctx.server.keyspace();
+  ctx.locks.LockAll(ks);
+  for (int i = 0; i < ks.databases(); ++i) {
+    if (db < 0 || db == i) ctx.server.watches().TouchDb(ks, i, -1);
+  }
+  ks.Flush(db);  // re-entrant: the shards are already ours
+}
+
 void CmdFlushDb(CommandContext& ctx) {
   if (!ParseFlushMode(ctx)) return;
-  ctx.server.keyspace().Flush(ctx.client.db);
+  FlushAndTouch(ctx, ctx.client.db);
   ctx.reply.Ok();
 }
 
 void CmdFlushAll(CommandContext& ctx) {
   if (!ParseFlushMode(ctx)) return;
-  ctx.server.keyspace().Flush(-1);
+  FlushAndTouch(ctx, -1);
   ctx.reply.Ok();
 }
 

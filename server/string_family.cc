@@ -12,6 +12,7 @@
 #include <memory>
 #include <new>
 
+#include "server/notify.h"
 #include "server/reply.h"
 #include "server/server_context.h"
 #include "server/string_ops.h"
@@ -92,8 +93,9 @@ OpResult<std::optional<std::string>> OpGetDel(Db& db, std::string_view key) {
 }
 
 OpResult<std::optional<std::string>> OpGetEx(Db& db, std::string_view key,
-                                             const GetExParams& params) {
+                                             const GetExParams& params, const char** event) {
   OpResult<std::optional<std::string>> r;
+  const char* change = nullptr;
   Entry* e = db.FindTyped(key, ValueType::kString, &r.status, /*count_stats=*/true);
   if (e == nullptr) return r;
   r.value.emplace(e->str());
@@ -101,17 +103,21 @@ OpResult<std::optional<std::string>> OpGetEx(Db& db, std::string_view key,
     case GetExParams::Ttl::kKeep:
       break;
     case GetExParams::Ttl::kPersist:
+      if (db.ExpireAt(e) >= 0) change = "persist";
       db.Persist(e);
       break;
     case GetExParams::Ttl::kExpireAt:
       // EXAT/PXAT in the past delete at once, as Redis' checkAlreadyExpired.
       if (params.expire_at_ms <= db.NowMs()) {
         db.Delete(key);
+        change = "del";
       } else {
         db.SetExpireAt(e, params.expire_at_ms);
+        change = "expire";
       }
       break;
   }
+  if (event != nullptr) *event = change;
   return r;
 }
 
@@ -479,6 +485,10 @@ void RunSet(CommandContext& ctx, std::string_view key, std::string_view value,
   Db db = ctx.db();
   auto r = OpSet(db, key, value, params);
   if (!r.ok()) return ctx.reply.Error(r.status);
+  if (r.value.applied) {
+    KeyChanged(ctx, kNotifyString, "set", key);
+    if (params.expire_at_ms >= 0) NotifyKeyspaceEvent(ctx, kNotifyGeneric, "expire", key);
+  }
   if (params.get_old) return ReplyOptionalBulk(ctx.reply, r.value.old_value);
   if (integer_reply) return ctx.reply.Integer(r.value.applied ? 1 : 0);
   if (r.value.applied) return ctx.reply.Ok();
@@ -522,6 +532,7 @@ void CmdGetDel(CommandContext& ctx) {
   Db db = ctx.db();
   auto r = OpGetDel(db, ctx.arg(1));
   if (!r.ok()) return ctx.reply.Error(r.status);
+  if (r.value) KeyChanged(ctx, kNotifyGeneric, "del", ctx.arg(1));
   ReplyOptionalBulk(ctx.reply, r.value);
 }
 
@@ -545,8 +556,10 @@ void CmdGetEx(CommandContext& ctx) {
       return ReplyExpireError(ctx, e);
     }
   }
-  auto r = OpGetEx(db, ctx.arg(1), params);
+  const char* event = nullptr;
+  auto r = OpGetEx(db, ctx.arg(1), params, &event);
   if (!r.ok()) return ctx.reply.Error(r.status);
+  if (event != nullptr) KeyChanged(ctx, kNotifyGeneric, event, ctx.arg(1));
   ReplyOptionalBulk(ctx.reply, r.value);
 }
 
@@ -566,10 +579,16 @@ bool CheckPairs(CommandContext& ctx) {
   return false;
 }
 
+// MSET and MSETNX: one "set" per key, as Redis' msetGenericCommand.
+void NotifyEachSet(CommandContext& ctx) {
+  for (size_t i = 1; i + 1 < ctx.argc(); i += 2) KeyChanged(ctx, kNotifyString, "set", ctx.arg(i));
+}
+
 void CmdMSet(CommandContext& ctx) {
   if (!CheckPairs(ctx)) return;
   Db db = ctx.db();
   OpMSet(db, std::vector<std::string_view>(ctx.args.begin() + 1, ctx.args.end()));
+  NotifyEachSet(ctx);
   ctx.reply.Ok();
 }
 
@@ -577,6 +596,7 @@ void CmdMSetNx(CommandContext& ctx) {
   if (!CheckPairs(ctx)) return;
   Db db = ctx.db();
   bool set = OpMSetNx(db, std::vector<std::string_view>(ctx.args.begin() + 1, ctx.args.end()));
+  if (set) NotifyEachSet(ctx);
   ctx.reply.Integer(set ? 1 : 0);
 }
 
@@ -584,6 +604,7 @@ void RunIncrBy(CommandContext& ctx, int64_t delta) {
   Db db = ctx.db();
   auto r = OpIncrBy(db, ctx.arg(1), delta);
   if (!r.ok()) return ctx.reply.Error(r.status);
+  KeyChanged(ctx, kNotifyString, "incrby", ctx.arg(1));
   ctx.reply.Integer(r.value);
 }
 
@@ -608,6 +629,7 @@ void CmdIncrByFloat(CommandContext& ctx) {
   Db db = ctx.db();
   auto r = OpIncrByFloat(db, ctx.arg(1), ctx.arg(2));
   if (!r.ok()) return ctx.reply.Error(r.status);
+  KeyChanged(ctx, kNotifyString, "incrbyfloat", ctx.arg(1));
   ctx.reply.Bulk(r.value);
 }
 
@@ -615,6 +637,7 @@ void CmdAppend(CommandContext& ctx) {
   Db db = ctx.db();
   auto r = OpAppend(db, ctx.arg(1), ctx.arg(2), ctx.server.options().proto_max_bulk_len);
   if (!r.ok()) return ctx.reply.Error(r.status);
+  KeyChanged(ctx, kNotifyString, "append", ctx.arg(1));
   ctx.reply.Integer(r.value);
 }
 
@@ -644,6 +667,8 @@ void CmdSetRange(CommandContext& ctx) {
   Db db = ctx.db();
   auto r = OpSetRange(db, ctx.arg(1), offset, ctx.arg(3), ctx.server.options().proto_max_bulk_len);
   if (!r.ok()) return ctx.reply.Error(r.status);
+  // An empty value changes nothing (and creates no key).
+  if (!ctx.arg(3).empty()) KeyChanged(ctx, kNotifyString, "setrange", ctx.arg(1));
   ctx.reply.Integer(r.value);
 }
 

@@ -75,9 +75,11 @@ struct GetExParams {
   int64_t expire_at_ms = 0;  // with kExpireAt; a time not after now deletes the key
 };
 
-// GETEX: the value, then the TTL change; nullopt when absent.
+// GETEX: the value, then the TTL change; nullopt when absent. `*event` (when given) names the
+// change made for keyspace notifications: "expire", "persist", "del", or nullptr for none.
 OpResult<std::optional<std::string>> OpGetEx(Db& db, std::string_view key,
-                                             const GetExParams& params);
+                                             const GetExParams& params,
+                                             const char** event = nullptr);
 
 // MSET: sets every (key, value) pair in order, clearing TTLs; a repeated key keeps the last.
 // REQUIRES: kv.size() is even.

@@ -6,9 +6,11 @@
 #include <future>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "server/clock.h"
@@ -22,6 +24,19 @@ class CommandHarness {
   explicit CommandHarness(Options options = {}) : server_(std::move(options), &clock_) {
     client_.id = server_.NextClientId();
     client_.authenticated = server_.options().requirepass.empty();
+    client_.push = [this](std::string bytes) {
+      std::lock_guard l(pushed_mu_);
+      pushed_ += bytes;
+    };
+  }
+  ~CommandHarness() { server_.ReleaseClient(client_); }
+  CommandHarness(const CommandHarness&) = delete;
+  CommandHarness& operator=(const CommandHarness&) = delete;
+
+  // The pub/sub messages delivered to client() since the last call.
+  std::string TakePushed() {
+    std::lock_guard l(pushed_mu_);
+    return std::exchange(pushed_, std::string());
   }
 
   // Runs one command; returns the RESP reply bytes.
@@ -87,6 +102,8 @@ class CommandHarness {
   ManualClock clock_;
   ServerContext server_;
   ClientState client_;
+  std::mutex pushed_mu_;
+  std::string pushed_;
 };
 
 // RESP encoders for expected replies.

@@ -101,6 +101,11 @@ TEST_CASE("noeviction refuses denyoom commands with Redis' OOM error, reads and 
   REQUIRE(h.Run({"DEL", "k0", "k1"}) == Int(2));
   REQUIRE(DbSize(h) == 8);
   REQUIRE(InfoField(h, "stats", "evicted_keys") == 0);
+  // Inside MULTI the check comes before queueing: the refused command aborts the transaction.
+  REQUIRE(h.Run({"MULTI"}) == kOk);
+  REQUIRE(h.Run({"GET", "k2"}) == Simple("QUEUED"));
+  REQUIRE(h.Run({"SET", "k2", "x"}) == kOom);
+  REQUIRE(h.Run({"EXEC"}) == Err("EXECABORT Transaction discarded because of previous errors."));
   Configure(h, "maxmemory", "0");
   REQUIRE(h.Run({"SET", "new", "x"}) == kOk);
 }
