@@ -1,5 +1,6 @@
 #include "server/server_context.h"
 
+#include "server/blocking.h"
 #include "server/version.h"
 
 namespace rowcached::server {
@@ -10,9 +11,12 @@ ServerContext::ServerContext(Options options, const Clock* clock)
     : clock_(clock),
       start_ms_(clock->NowMs()),
       options_(std::move(options)),
-      keyspace_(options_.databases, clock) {
+      keyspace_(options_.databases, clock),
+      blocking_(std::make_unique<Blocking>(*this)) {
   RegisterAllFamilies(registry_);
 }
+
+ServerContext::~ServerContext() = default;
 
 void ServerContext::AddClient(std::shared_ptr<ClientHandle> client) {
   std::lock_guard l(clients_mu_);
@@ -51,6 +55,7 @@ void RegisterAllFamilies(Registry& registry) {
   RegisterStringFamily(registry);
   RegisterKeysFamily(registry);
   RegisterHashFamily(registry);
+  RegisterListFamily(registry);
 }
 
 }  // namespace rowcached::server
