@@ -1,6 +1,7 @@
-// CLIENT SETNAME / GETNAME / ID / LIST / KILL / INFO / HELP.
+// CLIENT SETNAME / GETNAME / ID / LIST / KILL / UNBLOCK / INFO / HELP.
 #include <fmt/format.h>
 
+#include "server/blocking.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
@@ -168,6 +169,26 @@ void CmdClientKill(CommandContext& ctx) {
   }
 }
 
+// CLIENT UNBLOCK id [TIMEOUT|ERROR]: answers a client blocked on keys as if it timed out, or
+// with the UNBLOCKED error.
+void CmdClientUnblock(CommandContext& ctx) {
+  if (ctx.argc() > 4) {
+    return ctx.reply.Error(
+        "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.");
+  }
+  bool error = false;
+  if (ctx.argc() == 4) {
+    if (EqualsIgnoreCase(ctx.arg(3), "error")) {
+      error = true;
+    } else if (!EqualsIgnoreCase(ctx.arg(3), "timeout")) {
+      return ctx.reply.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+    }
+  }
+  int64_t id = 0;
+  if (!ParseInt64(ctx.arg(2), &id)) return ctx.reply.Error(Status::kNotInteger);
+  ctx.reply.Integer(ctx.server.blocking().Unblock(static_cast<uint64_t>(id), error) ? 1 : 0);
+}
+
 void CmdClientHelp(CommandContext& ctx) {
   static constexpr const char* kLines[] = {
       "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -183,6 +204,8 @@ void CmdClientHelp(CommandContext& ctx) {
       "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
       "LIST [options ...]",
       "    Return information about client connections. Options: TYPE, ID.",
+      "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+      "    Unblock the specified blocked client.",
       "SETNAME <name>",
       "    Assign the name <name> to the current connection.",
       "HELP",
@@ -206,6 +229,10 @@ void RegisterClientFamily(Registry& registry) {
            {.name = "client|info", .flags = kConn, .arity = 2, .handler = CmdClientInfo},
            {.name = "client|list", .flags = kConn | kAdmin, .arity = -2, .handler = CmdClientList},
            {.name = "client|kill", .flags = kConn | kAdmin, .arity = -3, .handler = CmdClientKill},
+           {.name = "client|unblock",
+            .flags = kConn | kAdmin,
+            .arity = -3,
+            .handler = CmdClientUnblock},
            {.name = "client|help", .flags = kConn, .arity = 2, .handler = CmdClientHelp},
        }});
 }

@@ -141,25 +141,8 @@ ListResult<int64_t> OpRem(Db& db, std::string_view key, int64_t count, std::stri
   ListObject* list = found.value;
   // |count| without overflow for INT64_MIN.
   uint64_t limit = count < 0 ? 0 - static_cast<uint64_t>(count) : static_cast<uint64_t>(count);
-  int64_t removed = 0;
-  if (count >= 0) {
-    for (size_t i = 0;
-         i < list->size() && (limit == 0 || static_cast<uint64_t>(removed) < limit);) {
-      if (list->at(i) == value) {
-        list->Erase(i);
-        ++removed;
-      } else {
-        ++i;
-      }
-    }
-  } else {
-    for (size_t i = list->size(); i > 0 && static_cast<uint64_t>(removed) < limit; --i) {
-      if (list->at(i - 1) == value) {
-        list->Erase(i - 1);
-        ++removed;
-      }
-    }
-  }
+  auto removed = static_cast<int64_t>(
+      list->Remove(value, limit, count < 0 ? ListEnd::kRight : ListEnd::kLeft));
   if (list->empty()) {
     (void)db.Delete(key);
     *key_deleted = true;

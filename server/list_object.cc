@@ -25,8 +25,7 @@ size_t ListObject::MemoryUsage() const {
 std::unique_ptr<Object> ListObject::Clone() const {
   auto copy = std::make_unique<ListObject>();
   copy->items_ = items_;
-  copy->heap_bytes_ = 0;
-  for (const auto& s : copy->items_) copy->heap_bytes_ += HeapBytes(s);
+  copy->RecountHeapBytes();
   return copy;
 }
 
@@ -59,15 +58,54 @@ void ListObject::Set(size_t index, std::string_view value) {
   heap_bytes_ += HeapBytes(slot);
 }
 
+// Inserting or erasing inside the deque shifts elements by move assignment, which can leave a
+// short string in a slot that keeps a long string's buffer: the strings' heap bytes are counted
+// again (the shift was O(N) already).
 void ListObject::Insert(size_t index, std::string_view value) {
-  auto it = items_.emplace(items_.begin() + static_cast<std::ptrdiff_t>(index), value);
-  heap_bytes_ += HeapBytes(*it);
+  items_.emplace(items_.begin() + static_cast<std::ptrdiff_t>(index), value);
+  RecountHeapBytes();
 }
 
 void ListObject::Erase(size_t index) {
-  auto it = items_.begin() + static_cast<std::ptrdiff_t>(index);
-  heap_bytes_ -= HeapBytes(*it);
-  items_.erase(it);
+  items_.erase(items_.begin() + static_cast<std::ptrdiff_t>(index));
+  RecountHeapBytes();
+}
+
+uint64_t ListObject::Remove(std::string_view value, uint64_t limit, ListEnd from) {
+  // One compacting pass from the `from` end, keeping the order of the rest.
+  uint64_t removed = 0;
+  size_t n = items_.size();
+  auto take = [&](size_t i) {
+    if ((limit == 0 || removed < limit) && items_[i] == value) {
+      ++removed;
+      return true;
+    }
+    return false;
+  };
+  if (from == ListEnd::kLeft) {
+    size_t out = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (take(i)) continue;
+      if (out != i) items_[out] = std::move(items_[i]);
+      ++out;
+    }
+    items_.erase(items_.begin() + static_cast<std::ptrdiff_t>(out), items_.end());
+  } else {
+    size_t out = n;
+    for (size_t i = n; i-- > 0;) {
+      if (take(i)) continue;
+      --out;
+      if (out != i) items_[out] = std::move(items_[i]);
+    }
+    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(out));
+  }
+  if (removed > 0) RecountHeapBytes();
+  return removed;
+}
+
+void ListObject::RecountHeapBytes() {
+  heap_bytes_ = 0;
+  for (const auto& s : items_) heap_bytes_ += HeapBytes(s);
 }
 
 void ListObject::Trim(size_t first, size_t last) {

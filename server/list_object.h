@@ -50,12 +50,16 @@ class ListObject final : public Object {
   void Insert(size_t index, std::string_view value);
   // Removes the element at `index`. REQUIRES: index < size().
   void Erase(size_t index);
+  // Removes up to `limit` elements equal to `value` (0 = all), the first ones met from `from`.
+  // Returns how many.
+  uint64_t Remove(std::string_view value, uint64_t limit, ListEnd from);
   // Keeps [first, last] only. REQUIRES: first <= last < size().
   void Trim(size_t first, size_t last);
 
  private:
   // Heap bytes held by the strings themselves (beyond their slots in the deque).
   static size_t HeapBytes(const std::string& s);
+  void RecountHeapBytes();
 
   std::deque<std::string> items_;
   size_t heap_bytes_ = 0;
