@@ -79,11 +79,28 @@ void Blocking::KeyReady(int db, std::string_view key) {
   has_ready_.store(true, std::memory_order_release);
 }
 
+void Blocking::DatabaseReady(int db) {
+  // Only flags the database: the caller holds every shard lock, and taking mu_ on top of 64
+  // shard mutexes is more than ThreadSanitizer's deadlock detector tracks. ServeReadyKeys
+  // turns the flag into the database's waited keys.
+  if (blocked_.load(std::memory_order_relaxed) == 0) return;
+  ready_dbs_.fetch_or(uint64_t{1} << (static_cast<unsigned>(db) % 64), std::memory_order_relaxed);
+  has_ready_.store(true, std::memory_order_release);
+}
+
 void Blocking::ServeReadyKeys() {
   while (has_ready_.load(std::memory_order_acquire)) {
     std::vector<KeyId> batch;
     {
       std::lock_guard l(mu_);
+      if (uint64_t dbs = ready_dbs_.exchange(0, std::memory_order_relaxed); dbs != 0) {
+        for (const auto& [id, queue] : waiting_) {
+          bool flagged = dbs & (uint64_t{1} << (static_cast<unsigned>(id.first) % 64));
+          if (flagged && std::find(ready_.begin(), ready_.end(), id) == ready_.end()) {
+            ready_.push_back(id);
+          }
+        }
+      }
       batch.swap(ready_);
       has_ready_.store(false, std::memory_order_relaxed);
     }

@@ -91,6 +91,10 @@ class Blocking {
   // change).
   void KeyReady(int db, std::string_view key);
 
+  // KeyReady for every key clients wait on in database `db` (SWAPDB, as Redis'
+  // scanDatabaseForReadyKeys). For callers holding every shard lock: takes no lock.
+  void DatabaseReady(int db);
+
   // Serves the blocked clients of the keys made ready so far. REQUIRES: no shard lock held by
   // the calling thread. Cheap when nothing is ready.
   void ServeReadyKeys();
@@ -126,6 +130,7 @@ class Blocking {
   ServerContext& server_;
   std::atomic<size_t> blocked_{0};
   std::atomic<bool> has_ready_{false};
+  std::atomic<uint64_t> ready_dbs_{0};  // DatabaseReady's flags: bit db % 64
 
   mutable std::mutex mu_;                                                 // guards everything below
   std::unordered_map<KeyId, std::vector<WaiterPtr>, KeyIdHash> waiting_;  // FIFO per key

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "server/blocking.h"
 #include "server/keys_ops.h"
 #include "server/server_context.h"
 #include "server/util.h"
@@ -418,6 +419,7 @@ void CmdRename(CommandContext& ctx) {
     ctx.reply.Error(s);
     return;
   }
+  KeyReady(ctx, ctx.arg(2));
   ctx.reply.Ok();
 }
 
@@ -428,6 +430,7 @@ void CmdRenameNx(CommandContext& ctx) {
     ctx.reply.Error(s);
     return;
   }
+  if (s == Status::kOk) KeyReady(ctx, ctx.arg(2));
   ctx.reply.Integer(s == Status::kOk ? 1 : 0);
 }
 
@@ -453,6 +456,7 @@ void CmdCopy(CommandContext& ctx) {
     }
   }
   Status s = OpCopy(db, ctx.arg(1), ctx.arg(2), dst_db, replace);
+  if (s == Status::kOk) KeyReady(ctx.server, dst_db, ctx.arg(2));
   if (s == Status::kOk || s == Status::kNotFound || s == Status::kNotAllowed) {
     ctx.reply.Integer(s == Status::kOk ? 1 : 0);
   } else {
@@ -465,6 +469,7 @@ void CmdMove(CommandContext& ctx) {
   if (!ParseIntOrReply(ctx, ctx.arg(2), &dst_db)) return;
   Db db = ctx.db();
   Status s = OpMove(db, ctx.arg(1), dst_db);
+  if (s == Status::kOk) KeyReady(ctx.server, dst_db, ctx.arg(1));
   if (s == Status::kOk || s == Status::kNotFound || s == Status::kNotAllowed) {
     ctx.reply.Integer(s == Status::kOk ? 1 : 0);
   } else {
@@ -483,6 +488,9 @@ void CmdSwapDb(CommandContext& ctx) {
     ctx.reply.Error(s);
     return;
   }
+  // Clients blocked in either database may now see lists where they waited.
+  ctx.server.blocking().DatabaseReady(a);
+  ctx.server.blocking().DatabaseReady(b);
   ctx.reply.Ok();
 }
 

@@ -231,10 +231,17 @@ void AfterPush(ServerContext& server, int db, std::string_view key, ListEnd end)
   KeyReady(server, db, key);
 }
 
-void AfterPop(ServerContext& server, int db, std::string_view key, ListEnd end, bool deleted) {
-  NotifyKeyspaceEvent(server, kNotifyList, PopEvent(end), key, db);
+// The hooks after elements were removed by `event` ("lpop", "lrem", "ltrim", ...); "del" too
+// when the list went with its last element.
+void AfterRemove(ServerContext& server, int db, std::string_view key, const char* event,
+                 bool deleted) {
+  NotifyKeyspaceEvent(server, kNotifyList, event, key, db);
   if (deleted) NotifyKeyspaceEvent(server, kNotifyGeneric, "del", key, db);
   KeyModified(server, db, key);
+}
+
+void AfterPop(ServerContext& server, int db, std::string_view key, ListEnd end, bool deleted) {
+  AfterRemove(server, db, key, PopEvent(end), deleted);
 }
 
 int DbIndex(const CommandContext& ctx) { return ctx.client.db.load(std::memory_order_relaxed); }
@@ -405,11 +412,7 @@ void CmdLRem(CommandContext& ctx) {
   bool deleted = false;
   ListResult<int64_t> r = OpRem(db, ctx.arg(1), count, ctx.arg(3), &deleted);
   if (!r.ok()) return ctx.reply.Error(r.status);
-  if (r.value > 0) {
-    NotifyKeyspaceEvent(ctx, kNotifyList, "lrem", ctx.arg(1));
-    if (deleted) NotifyKeyspaceEvent(ctx, kNotifyGeneric, "del", ctx.arg(1));
-    KeyModified(ctx, ctx.arg(1));
-  }
+  if (r.value > 0) AfterRemove(ctx.server, DbIndex(ctx), ctx.arg(1), "lrem", deleted);
   ctx.reply.Integer(r.value);
 }
 
@@ -421,11 +424,7 @@ void CmdLTrim(CommandContext& ctx) {
   bool deleted = false;
   ListResult<bool> r = OpTrim(db, ctx.arg(1), start, stop, &deleted);
   if (!r.ok()) return ctx.reply.Error(r.status);
-  if (r.value) {
-    NotifyKeyspaceEvent(ctx, kNotifyList, "ltrim", ctx.arg(1));
-    if (deleted) NotifyKeyspaceEvent(ctx, kNotifyGeneric, "del", ctx.arg(1));
-    KeyModified(ctx, ctx.arg(1));
-  }
+  if (r.value) AfterRemove(ctx.server, DbIndex(ctx), ctx.arg(1), "ltrim", deleted);
   ctx.reply.Ok();
 }
 

@@ -639,3 +639,41 @@ TEST_CASE("list Ops and ListObject match a reference deque", "[lists]") {
     CHECK(copy->MemoryUsage() >= payload + model.size() * sizeof(std::string));
   }
 }
+
+TEST_CASE("RENAME, COPY, MOVE and SWAPDB serve the clients blocked on the new key", "[lists]") {
+  CommandHarness h;
+  auto renamed = h.Start({"BLPOP", "r", "0"});
+  CHECK(h.Run({"RPUSH", "src", "1"}) == Int(1));
+  CHECK(h.Run({"RENAME", "src", "r"}) == kOk);
+  REQUIRE(Ready(renamed));
+  CHECK(renamed.get() == Bulks({"r", "1"}));
+
+  auto renamed_nx = h.Start({"BLPOP", "rnx", "0"});
+  CHECK(h.Run({"RPUSH", "src", "2"}) == Int(1));
+  CHECK(h.Run({"RENAMENX", "src", "rnx"}) == Int(1));
+  REQUIRE(Ready(renamed_nx));
+  CHECK(renamed_nx.get() == Bulks({"rnx", "2"}));
+
+  auto copied = h.Start({"BLPOP", "c", "0"});
+  CHECK(h.Run({"RPUSH", "src", "3"}) == Int(1));
+  CHECK(h.Run({"COPY", "src", "c"}) == Int(1));
+  REQUIRE(Ready(copied));
+  CHECK(copied.get() == Bulks({"c", "3"}));
+  CHECK(h.Run({"LLEN", "src"}) == Int(1));  // the original stays
+
+  // The harness' blocked clients use database 0.
+  auto moved = h.Start({"BLPOP", "m", "0"});
+  CHECK(h.Run({"SELECT", "1"}) == kOk);
+  CHECK(h.Run({"RPUSH", "m", "4"}) == Int(1));
+  CHECK(h.Run({"MOVE", "m", "0"}) == Int(1));
+  REQUIRE(Ready(moved));
+  CHECK(moved.get() == Bulks({"m", "4"}));
+
+  auto swapped = h.Start({"BLPOP", "w", "0"});
+  CHECK(h.Run({"RPUSH", "w", "5"}) == Int(1));  // in database 1
+  CHECK_FALSE(Ready(swapped));
+  CHECK(h.Run({"SWAPDB", "0", "1"}) == kOk);
+  REQUIRE(Ready(swapped));
+  CHECK(swapped.get() == Bulks({"w", "5"}));
+  CHECK(Blocked(h) == 0);
+}
