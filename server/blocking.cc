@@ -45,8 +45,14 @@ void Blocking::Block(CommandContext& ctx, BlockRequest request) {
   w->lock_keys = std::move(request.lock_keys);
   w->serve = std::move(request.serve);
   if (request.timeout_ms > 0) {
-    w->has_deadline = true;
-    w->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(request.timeout_ms);
+    // A timeout past the clock's range (Redis accepts up to ~292 million years) never fires.
+    auto now = std::chrono::steady_clock::now();
+    auto room = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::time_point::max() - now);
+    if (request.timeout_ms < room.count()) {
+      w->has_deadline = true;
+      w->deadline = now + std::chrono::milliseconds(request.timeout_ms);
+    }
   }
   w->reply = ctx.defer();
   std::weak_ptr<Waiter> weak = w;

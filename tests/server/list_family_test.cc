@@ -499,6 +499,11 @@ TEST_CASE("blocked clients time out with a null array and are never served after
   CHECK(h.Run({"RPUSH", "k", "a"}) == Int(1));
   CHECK(h.Run({"LLEN", "k"}) == Int(1));
   // A client waiting forever still gets it, after another timed out before it.
+  // A timeout beyond the clock's range waits like 0 (it is still served).
+  auto huge = h.Start({"BLPOP", "j", "9e15"});
+  CHECK(h.Run({"RPUSH", "j", "h"}) == Int(1));
+  REQUIRE(Ready(huge));
+  CHECK(huge.get() == Bulks({"j", "h"}));
   auto timed = h.Start({"BLPOP", "j", "0.01"});
   auto forever = h.Start({"BLPOP", "j", "0"});
   CHECK(Await(timed) == kNullArray);
