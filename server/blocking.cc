@@ -199,6 +199,12 @@ bool Blocking::Unblock(uint64_t client_id, bool error) {
   return Answer(w, error ? Outcome::kError : Outcome::kTimeout);
 }
 
+bool Blocking::IsBlocked(uint64_t client_id) const {
+  if (blocked_.load(std::memory_order_relaxed) == 0) return false;
+  std::lock_guard l(mu_);
+  return by_client_.count(client_id) > 0;
+}
+
 void Blocking::TimerLoop() {
   std::unique_lock l(mu_);
   while (!stopping_) {

@@ -103,6 +103,9 @@ class Blocking {
   // UNBLOCKED error). False when the client is not blocked.
   bool Unblock(uint64_t client_id, bool error);
 
+  // Whether the client waits in a blocking command (CLIENT LIST's flag b).
+  bool IsBlocked(uint64_t client_id) const;
+
   // INFO's blocked_clients.
   size_t blocked_clients() const { return blocked_.load(std::memory_order_relaxed); }
 

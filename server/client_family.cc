@@ -9,14 +9,15 @@ namespace rowcached::server {
 namespace {
 
 // One CLIENT LIST line, with Redis 7.0's fields (buffer figures are not tracked: reported 0).
-std::string ClientLine(const ClientState& c, int64_t now_ms) {
+// `blocked`: waiting in a blocking command (flags=b).
+std::string ClientLine(const ClientState& c, int64_t now_ms, bool blocked) {
   const char* cmd = c.last_command.load(std::memory_order_relaxed);
   return fmt::format(
-      "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 "
+      "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 "
       "multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
       "tot-mem=0 events=r cmd={} user=default redir=-1 resp={}\n",
       c.id, c.addr, c.laddr, c.fd, c.Name(), (now_ms - c.created_ms) / 1000,
-      (now_ms - c.last_interaction_ms.load(std::memory_order_relaxed)) / 1000,
+      (now_ms - c.last_interaction_ms.load(std::memory_order_relaxed)) / 1000, blocked ? "b" : "N",
       c.db.load(std::memory_order_relaxed), cmd, c.resp.load(std::memory_order_relaxed));
 }
 
@@ -49,7 +50,7 @@ void CmdClientGetName(CommandContext& ctx) {
 void CmdClientId(CommandContext& ctx) { ctx.reply.Integer(static_cast<int64_t>(ctx.client.id)); }
 
 void CmdClientInfo(CommandContext& ctx) {
-  ctx.reply.Verbatim(ClientLine(ctx.client, ctx.server.clock().NowMs()));
+  ctx.reply.Verbatim(ClientLine(ctx.client, ctx.server.clock().NowMs(), false));
 }
 
 void CmdClientList(CommandContext& ctx) {
@@ -81,7 +82,7 @@ void CmdClientList(CommandContext& ctx) {
   std::string out;
   for (const auto& c : ctx.server.Clients()) {
     if (!ids.empty() && std::find(ids.begin(), ids.end(), c->state().id) == ids.end()) continue;
-    out += ClientLine(c->state(), now);
+    out += ClientLine(c->state(), now, ctx.server.blocking().IsBlocked(c->state().id));
   }
   ctx.reply.Verbatim(out);
 }

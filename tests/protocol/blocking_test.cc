@@ -123,6 +123,10 @@ TEST_CASE("CLIENT KILL and CLIENT UNBLOCK end a wait", "[protocol][blocking]") {
   int64_t killed_id = killed.Command({"CLIENT", "ID"}).integer;
   killed.Send(EncodeCommand({"BLPOP", "k", "0"}));
   WaitBlocked(observer, 1);
+  std::string list = observer.Command({"CLIENT", "LIST"}).str;
+  CHECK(list.find("id=" + std::to_string(killed_id) + " ") != std::string::npos);
+  CHECK(list.find("flags=b ") != std::string::npos);
+  CHECK(list.find("cmd=blpop ") != std::string::npos);
   CHECK(observer.Command({"CLIENT", "KILL", "ID", std::to_string(killed_id)}).raw == ":1\r\n");
   killed.ExpectClosed();
   WaitBlocked(observer, 0);
