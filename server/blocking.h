@@ -26,8 +26,13 @@
 // waiter's mutex and act only if it is still waiting, so a waiter is served or answered once
 // and a client that disconnected or timed out never takes an element.
 //
+// A timeout (or CLIENT UNBLOCK ... TIMEOUT) answers the null array (RESP2 `*-1`, RESP3 `_`), as
+// Redis does for every key-blocking command; CLIENT UNBLOCK ... ERROR answers
+// "-UNBLOCKED client unblocked via CLIENT UNBLOCK".
+//
 // Lock order: shard locks -> a waiter's mutex -> the registry mutex. Serve functions run with
-// the shard locks of the waiter's lock keys and its mutex held: they must not block or lock.
+// the shard locks of the waiter's lock keys and its mutex held: they must not block, nor lock
+// anything but through KeyReady.
 //
 // Thread-safety: every public method may be called from any thread.
 #pragma once
