@@ -1,6 +1,7 @@
-// CLIENT SETNAME / GETNAME / ID / LIST / KILL / INFO / HELP.
+// CLIENT SETNAME / GETNAME / ID / LIST / KILL / UNBLOCK / INFO / HELP.
 #include <fmt/format.h>
 
+#include "server/blocking.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
@@ -8,7 +9,8 @@ namespace rowcached::server {
 namespace {
 
 // One CLIENT LIST line, with Redis 7.0's fields (buffer figures are not tracked: reported 0).
-std::string ClientLine(const ClientState& c, int64_t now_ms) {
+// `blocked`: waiting in a blocking command (flags=b).
+std::string ClientLine(const ClientState& c, int64_t now_ms, bool blocked) {
   const char* cmd = c.last_command.load(std::memory_order_relaxed);
   int sub = c.channel_count.load(std::memory_order_relaxed);
   int psub = c.pattern_count.load(std::memory_order_relaxed);
@@ -18,8 +20,8 @@ std::string ClientLine(const ClientState& c, int64_t now_ms) {
       "tot-mem=0 events=r cmd={} user=default redir=-1 resp={}\n",
       c.id, c.addr, c.laddr, c.fd, c.Name(), (now_ms - c.created_ms) / 1000,
       (now_ms - c.last_interaction_ms.load(std::memory_order_relaxed)) / 1000,
-      sub + psub > 0 ? "P" : "N", c.db.load(std::memory_order_relaxed), sub, psub, cmd,
-      c.resp.load(std::memory_order_relaxed));
+      blocked ? "b" : (sub + psub > 0 ? "P" : "N"), c.db.load(std::memory_order_relaxed), sub, psub,
+      cmd, c.resp.load(std::memory_order_relaxed));
 }
 
 bool ValidClientName(std::string_view name) {
@@ -51,7 +53,7 @@ void CmdClientGetName(CommandContext& ctx) {
 void CmdClientId(CommandContext& ctx) { ctx.reply.Integer(static_cast<int64_t>(ctx.client.id)); }
 
 void CmdClientInfo(CommandContext& ctx) {
-  ctx.reply.Verbatim(ClientLine(ctx.client, ctx.server.clock().NowMs()));
+  ctx.reply.Verbatim(ClientLine(ctx.client, ctx.server.clock().NowMs(), false));
 }
 
 void CmdClientList(CommandContext& ctx) {
@@ -83,7 +85,7 @@ void CmdClientList(CommandContext& ctx) {
   std::string out;
   for (const auto& c : ctx.server.Clients()) {
     if (!ids.empty() && std::find(ids.begin(), ids.end(), c->state().id) == ids.end()) continue;
-    out += ClientLine(c->state(), now);
+    out += ClientLine(c->state(), now, ctx.server.blocking().IsBlocked(c->state().id));
   }
   ctx.reply.Verbatim(out);
 }
@@ -171,6 +173,26 @@ void CmdClientKill(CommandContext& ctx) {
   }
 }
 
+// CLIENT UNBLOCK id [TIMEOUT|ERROR]: answers a client blocked on keys as if it timed out, or
+// with the UNBLOCKED error.
+void CmdClientUnblock(CommandContext& ctx) {
+  if (ctx.argc() > 4) {
+    return ctx.reply.Error(
+        "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.");
+  }
+  bool error = false;
+  if (ctx.argc() == 4) {
+    if (EqualsIgnoreCase(ctx.arg(3), "error")) {
+      error = true;
+    } else if (!EqualsIgnoreCase(ctx.arg(3), "timeout")) {
+      return ctx.reply.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+    }
+  }
+  int64_t id = 0;
+  if (!ParseInt64(ctx.arg(2), &id)) return ctx.reply.Error(Status::kNotInteger);
+  ctx.reply.Integer(ctx.server.blocking().Unblock(static_cast<uint64_t>(id), error) ? 1 : 0);
+}
+
 void CmdClientHelp(CommandContext& ctx) {
   static constexpr const char* kLines[] = {
       "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -186,6 +208,8 @@ void CmdClientHelp(CommandContext& ctx) {
       "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
       "LIST [options ...]",
       "    Return information about client connections. Options: TYPE, ID.",
+      "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+      "    Unblock the specified blocked client.",
       "SETNAME <name>",
       "    Assign the name <name> to the current connection.",
       "HELP",
@@ -209,6 +233,10 @@ void RegisterClientFamily(Registry& registry) {
            {.name = "client|info", .flags = kConn, .arity = 2, .handler = CmdClientInfo},
            {.name = "client|list", .flags = kConn | kAdmin, .arity = -2, .handler = CmdClientList},
            {.name = "client|kill", .flags = kConn | kAdmin, .arity = -3, .handler = CmdClientKill},
+           {.name = "client|unblock",
+            .flags = kConn | kAdmin,
+            .arity = -3,
+            .handler = CmdClientUnblock},
            {.name = "client|help", .flags = kConn, .arity = 2, .handler = CmdClientHelp},
        }});
 }

@@ -84,6 +84,11 @@ class DeferredReply {
   virtual ~DeferredReply() = default;
   // `resp` holds the reply bytes; the builder passed to the callback uses the client's protocol.
   virtual void Complete(const std::function<void(ReplyBuilder&)>& write) = 0;
+  // What to run if the client disconnects before the reply is sent (a blocked client stops
+  // waiting for its keys). Runs at most once, on the connection's thread; it may race with a
+  // Complete() from another thread, so it must decide under its own lock. Set it right after
+  // ctx.defer(), from the handler. Implementations that never cancel may ignore it.
+  virtual void SetOnCancel(std::function<void()> on_cancel) { (void)on_cancel; }
 };
 
 // Per-connection state visible to commands. Fields read by other threads (CLIENT LIST) are

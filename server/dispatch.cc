@@ -1,5 +1,7 @@
 #include "server/dispatch.h"
 
+#include "server/blocking.h"
+
 namespace rowcached::server {
 
 void ReplyUnknownCommand(ReplyBuilder& reply, const std::vector<std::string_view>& args) {
@@ -151,14 +153,24 @@ void Dispatch(ServerContext& server, ClientState& client, const std::vector<std:
   client.last_command.store(spec->name.c_str(), std::memory_order_relaxed);
   server.stats().total_commands_processed.fetch_add(1, std::memory_order_relaxed);
 
-  ShardLocks locks;
-  CommandContext ctx{args, reply, client, server, *spec, locks, defer};
-  if (KeyInterceptor* interceptor = server.key_interceptor();
-      interceptor != nullptr && spec->first_key > 0 && OwnsAnyKey(*interceptor, *spec, args)) {
-    interceptor->Handle(ctx);
-    return;
+  // Commands that run commands (EXEC) dispatch them while holding shard locks: only the
+  // outermost Dispatch serves blocked clients, once its locks are released.
+  thread_local int depth = 0;
+  {
+    ++depth;
+    ShardLocks locks;
+    CommandContext ctx{args, reply, client, server, *spec, locks, defer};
+    if (KeyInterceptor* interceptor = server.key_interceptor();
+        interceptor != nullptr && spec->first_key > 0 && OwnsAnyKey(*interceptor, *spec, args)) {
+      interceptor->Handle(ctx);
+    } else {
+      RunBuiltin(ctx);
+    }
+    --depth;
   }
-  RunBuiltin(ctx);
+  // Redis' handleClientsBlockedOnKeys: the keys this command made ready serve their blocked
+  // clients now, after the command (and its reply) and outside its shard locks.
+  if (depth == 0) server.blocking().ServeReadyKeys();
 }
 
 void ExecuteQueued(ServerContext& server, ClientState& client,

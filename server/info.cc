@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdio>
 
+#include "server/blocking.h"
 #include "server/util.h"
 
 namespace rowcached::server {
@@ -59,7 +60,7 @@ void ClientsSection(ServerContext& s, std::string* out) {
   Line(out, "maxclients", s.options().maxclients);
   Line(out, "client_recent_max_input_buffer", 0);
   Line(out, "client_recent_max_output_buffer", 0);
-  Line(out, "blocked_clients", 0);
+  Line(out, "blocked_clients", s.blocking().blocked_clients());
   Line(out, "tracking_clients", 0);
   Line(out, "clients_in_timeout_table", 0);
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "server/blocking.h"
 #include "server/keys_ops.h"
 #include "server/notify.h"
 #include "server/server_context.h"
@@ -425,6 +426,7 @@ void CmdRename(CommandContext& ctx) {
     return;
   }
   NotifyRename(ctx);
+  KeyReady(ctx, ctx.arg(2));
   ctx.reply.Ok();
 }
 
@@ -436,6 +438,7 @@ void CmdRenameNx(CommandContext& ctx) {
     return;
   }
   if (s == Status::kOk) NotifyRename(ctx);
+  if (s == Status::kOk) KeyReady(ctx, ctx.arg(2));
   ctx.reply.Integer(s == Status::kOk ? 1 : 0);
 }
 
@@ -465,6 +468,7 @@ void CmdCopy(CommandContext& ctx) {
     KeyModified(ctx.server, dst_db, ctx.arg(2));
     NotifyKeyspaceEvent(ctx.server, kNotifyGeneric, "copy_to", ctx.arg(2), dst_db);
   }
+  if (s == Status::kOk) KeyReady(ctx.server, dst_db, ctx.arg(2));
   if (s == Status::kOk || s == Status::kNotFound || s == Status::kNotAllowed) {
     ctx.reply.Integer(s == Status::kOk ? 1 : 0);
   } else {
@@ -482,6 +486,7 @@ void CmdMove(CommandContext& ctx) {
     KeyModified(ctx.server, dst_db, ctx.arg(1));
     NotifyKeyspaceEvent(ctx.server, kNotifyGeneric, "move_to", ctx.arg(1), dst_db);
   }
+  if (s == Status::kOk) KeyReady(ctx.server, dst_db, ctx.arg(1));
   if (s == Status::kOk || s == Status::kNotFound || s == Status::kNotAllowed) {
     ctx.reply.Integer(s == Status::kOk ? 1 : 0);
   } else {
@@ -506,6 +511,9 @@ void CmdSwapDb(CommandContext& ctx) {
     ctx.reply.Error(s);
     return;
   }
+  // Clients blocked in either database may now see lists where they waited.
+  ctx.server.blocking().DatabaseReady(a);
+  ctx.server.blocking().DatabaseReady(b);
   ctx.reply.Ok();
 }
 

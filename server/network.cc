@@ -34,10 +34,26 @@ class DeferredSlot final : public DeferredReply {
  public:
   explicit DeferredSlot(std::shared_ptr<Connection> conn) : conn_(std::move(conn)) {}
   void Complete(const std::function<void(ReplyBuilder&)>& write) override;
+  void SetOnCancel(std::function<void()> on_cancel) override {
+    std::lock_guard l(mu_);
+    on_cancel_ = std::move(on_cancel);
+  }
+  // The connection closed while the reply was pending: runs the cancel hook once. Does not
+  // mark the slot done: the hook itself decides against a racing Complete().
+  void Cancel() {
+    std::function<void()> fn;
+    {
+      std::lock_guard l(mu_);
+      fn.swap(on_cancel_);
+    }
+    if (fn) fn();
+  }
 
  private:
   std::shared_ptr<Connection> conn_;
   std::atomic<bool> done_{false};
+  std::mutex mu_;  // guards on_cancel_
+  std::function<void()> on_cancel_;
 };
 
 class Connection final : public ClientHandle, public std::enable_shared_from_this<Connection> {
@@ -73,7 +89,9 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
   void Start() {
     defer_ = [this]() -> std::shared_ptr<DeferredReply> {
       paused_ = true;
-      return std::make_shared<DeferredSlot>(shared_from_this());
+      auto slot = std::make_shared<DeferredSlot>(shared_from_this());
+      pending_ = slot;
+      return slot;
     };
     state_.push = [weak = weak_from_this()](std::string bytes) {
       if (auto self = weak.lock()) self->Push(std::move(bytes));
@@ -88,6 +106,7 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
     if (closed_) return;
     out_.append(reply_bytes);
     paused_ = false;
+    pending_.reset();
     ProcessInput();
   }
 
@@ -118,11 +137,16 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
     socket_.close(ec);
     server_.stats().connected_clients.fetch_sub(1, std::memory_order_relaxed);
     server_.RemoveClient(state_.id);
+    // A client blocked on keys stops waiting at once, so it cannot take an element later.
+    if (auto slot = pending_.lock()) slot->Cancel();
+    pending_.reset();
   }
 
  private:
+  // Reads go on while a deferred reply is pending (the bytes wait in in_, as Redis keeps a
+  // blocked client's query buffer), so a disconnect is seen at once and cancels the wait.
   void ReadMore() {
-    if (reading_ || closed_ || paused_ || closing_) return;
+    if (reading_ || closed_ || closing_) return;
     if (out_.size() + wbuf_.size() > kOutputHighWater) return;  // resumed by OnWrite
     // Compact, then make room for at least one chunk (or the rest of a known big bulk).
     if (in_start_ > 0 && (in_start_ == in_len_ || in_start_ > in_.size() / 2)) {
@@ -238,6 +262,7 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
   std::string out_;      // replies not yet handed to the socket
   std::string wbuf_;     // replies being written asynchronously
   DeferFn defer_;
+  std::weak_ptr<DeferredSlot> pending_;  // the deferred reply being waited for, if any
   bool reading_ = false;
   bool writing_ = false;
   bool paused_ = false;      // a deferred reply is pending

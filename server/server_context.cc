@@ -1,5 +1,6 @@
 #include "server/server_context.h"
 
+#include "server/blocking.h"
 #include "server/notify.h"
 #include "server/version.h"
 
@@ -13,7 +14,8 @@ ServerContext::ServerContext(Options options, const Clock* clock)
       options_(std::move(options)),
       keyspace_(options_.databases, clock),
       notify_flags_(options_.notify_keyspace_events),
-      watches_(options_.databases) {
+      watches_(options_.databases),
+      blocking_(std::make_unique<Blocking>(*this)) {
   keyspace_.eviction_config().Load(options_);
   RegisterAllFamilies(registry_);
   keyspace_.set_expired_hook([this](int db, std::string_view key) {
@@ -26,6 +28,8 @@ void ServerContext::ReleaseClient(ClientState& client) {
   DiscardTransaction(*this, client);
   pubsub_.RemoveClient(client);
 }
+
+ServerContext::~ServerContext() = default;
 
 void ServerContext::AddClient(std::shared_ptr<ClientHandle> client) {
   std::lock_guard l(clients_mu_);
@@ -70,6 +74,7 @@ void RegisterAllFamilies(Registry& registry) {
   RegisterZSetFamily(registry);
   RegisterMultiFamily(registry);
   RegisterPubSubFamily(registry);
+  RegisterListFamily(registry);
 }
 
 }  // namespace rowcached::server

@@ -61,12 +61,17 @@ class KeyInterceptor {
   virtual void Handle(CommandContext& ctx) = 0;
 };
 
+class Blocking;
+
 class ServerContext {
  public:
   ServerContext(Options options, const Clock* clock = SystemClock::Instance());
+  ~ServerContext();
 
   Keyspace& keyspace() { return keyspace_; }
   Registry& registry() { return registry_; }
+  // Clients blocked on keys (BLPOP, ...): see blocking.h.
+  Blocking& blocking() { return *blocking_; }
   ServerStats& stats() { return stats_; }
   const Clock& clock() const { return *clock_; }
   int64_t start_ms() const { return start_ms_; }
@@ -144,6 +149,7 @@ class ServerContext {
   std::vector<std::pair<std::string, InfoSection>> extra_info_;
   std::function<void()> shutdown_hook_;
   std::shared_ptr<KeyInterceptor> interceptor_;
+  std::unique_ptr<Blocking> blocking_;
 };
 
 // Registers every built-in command family.
@@ -155,6 +161,7 @@ void RegisterBitmapFamily(Registry& registry);
 void RegisterHyperLogLogFamily(Registry& registry);
 void RegisterSetFamily(Registry& registry);
 void RegisterZSetFamily(Registry& registry);
+void RegisterListFamily(Registry& registry);
 void RegisterServerFamily(Registry& registry);
 void RegisterClientFamily(Registry& registry);
 void RegisterMultiFamily(Registry& registry);
