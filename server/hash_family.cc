@@ -13,27 +13,12 @@
 #include <vector>
 
 #include "server/hash_ops.h"
-#include "server/scan_command.h"
 #include "server/notify.h"
+#include "server/scan_command.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
 namespace rowcached::server {
-
-namespace {
-
-// The hash at `key` for a write, created empty when absent. nullptr with *status = kWrongType
-// when the key holds another type.
-HashObject* FindOrCreateHash(Db& db, std::string_view key, Status* status) {
-  Entry* e = db.FindTyped(key, ValueType::kHash, status);
-  if (*status != Status::kOk) return nullptr;
-  if (e == nullptr) {
-    e = db.SetObject(key, ValueType::kHash, std::make_unique<HashObject>());
-  }
-  return static_cast<HashObject*>(e->object());
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Ops
@@ -48,7 +33,7 @@ HashResult<HashObject*> FindHash(Db& db, std::string_view key, bool count_stats)
 HashResult<int64_t> OpHSet(Db& db, std::string_view key,
                            const std::vector<std::string_view>& field_values) {
   HashResult<int64_t> r;
-  HashObject* h = FindOrCreateHash(db, key, &r.status);
+  HashObject* h = db.FindOrCreate<HashObject>(key, ValueType::kHash, &r.status);
   if (h == nullptr) return r;
   for (size_t i = 0; i + 1 < field_values.size(); i += 2) {
     if (h->Set(field_values[i], field_values[i + 1])) ++r.value;
@@ -63,7 +48,7 @@ HashResult<bool> OpHSetNx(Db& db, std::string_view key, std::string_view field,
   HashResult<HashObject*> found = FindHash(db, key, false);
   if (!found.ok()) return {found.status, false};
   if (found.value != nullptr && found.value->Find(field) != nullptr) return r;
-  HashObject* h = FindOrCreateHash(db, key, &r.status);
+  HashObject* h = db.FindOrCreate<HashObject>(key, ValueType::kHash, &r.status);
   r.value = h->Set(field, value);
   return r;
 }
@@ -136,7 +121,7 @@ HashResult<int64_t> OpHStrLen(Db& db, std::string_view key, std::string_view fie
 
 HashResult<int64_t> OpHIncrBy(Db& db, std::string_view key, std::string_view field, int64_t delta) {
   HashResult<int64_t> r;
-  HashObject* h = FindOrCreateHash(db, key, &r.status);
+  HashObject* h = db.FindOrCreate<HashObject>(key, ValueType::kHash, &r.status);
   if (h == nullptr) return r;
   int64_t current = 0;
   if (const std::string* v = h->Find(field); v != nullptr && !ParseInt64(*v, &current)) {
@@ -156,7 +141,7 @@ HashResult<int64_t> OpHIncrBy(Db& db, std::string_view key, std::string_view fie
 HashResult<std::string> OpHIncrByFloat(Db& db, std::string_view key, std::string_view field,
                                        long double delta) {
   HashResult<std::string> r;
-  HashObject* h = FindOrCreateHash(db, key, &r.status);
+  HashObject* h = db.FindOrCreate<HashObject>(key, ValueType::kHash, &r.status);
   if (h == nullptr) return r;
   long double current = 0;
   if (const std::string* v = h->Find(field); v != nullptr && !ParseLongDouble(*v, &current)) {
@@ -170,19 +155,12 @@ HashResult<std::string> OpHIncrByFloat(Db& db, std::string_view key, std::string
   return r;
 }
 
-namespace {
-std::mt19937_64& RngOf(Db& db, std::string_view key) {
-  // The key's shard generator: guarded by the shard lock the caller holds.
-  return db.keyspace().shard(Keyspace::ShardOf(Table::Hash(key))).rng;
-}
-}  // namespace
-
 HashResult<std::vector<FieldValue>> OpHRandField(Db& db, std::string_view key, int64_t count) {
   HashResult<std::vector<FieldValue>> r;
   HashResult<HashObject*> found = FindHash(db, key, true);
   if (!found.ok() || found.value == nullptr || count == 0) return {found.status, {}};
   const HashObject& h = *found.value;
-  std::mt19937_64& rng = RngOf(db, key);
+  std::mt19937_64& rng = db.RngOf(key);
   if (count < 0) {
     uint64_t n = static_cast<uint64_t>(-count);
     // Redis bounds -count only by LONG_MAX; reserve a sane amount and let the vector grow.
@@ -202,7 +180,7 @@ HashResult<std::vector<FieldValue>> OpHRandField(Db& db, std::string_view key, i
 HashResult<std::optional<FieldValue>> OpHRandOne(Db& db, std::string_view key) {
   HashResult<HashObject*> found = FindHash(db, key, true);
   if (!found.ok() || found.value == nullptr) return {found.status, std::nullopt};
-  return {Status::kOk, found.value->Random(RngOf(db, key))};
+  return {Status::kOk, found.value->Random(db.RngOf(key))};
 }
 
 HashScanPage ScanHash(const HashObject& h, uint64_t cursor, size_t count,

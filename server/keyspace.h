@@ -161,6 +161,20 @@ class Db {
   // present with another type.
   Entry* FindTyped(std::string_view key, ValueType type, Status* status, bool count_stats = false,
                    bool touch = true);
+  // The `T` (an Object of `type`) at `key` for a write, created empty when absent. nullptr with
+  // *status = kWrongType when the key holds another type.
+  template <typename T>
+  T* FindOrCreate(std::string_view key, ValueType type, Status* status) {
+    Entry* e = FindTyped(key, type, status);
+    if (*status != Status::kOk) return nullptr;
+    if (e == nullptr) e = SetObject(key, type, std::make_unique<T>());
+    return static_cast<T*>(e->object());
+  }
+  // The random generator of the key's shard (SPOP, SRANDMEMBER, ...): guarded by the shard lock
+  // the caller holds, so no other lock is needed.
+  std::mt19937_64& RngOf(std::string_view key) const {
+    return ks_->shard(Keyspace::ShardOf(Table::Hash(key))).rng;
+  }
 
   // Sets a string value. `keep_ttl` keeps an existing TTL (SET KEEPTTL, SETRANGE, APPEND,
   // INCR); otherwise any TTL is cleared. Returns the (possibly new) entry.

@@ -19,20 +19,6 @@ namespace rowcached::server {
 
 namespace {
 
-// The set at `key` for a write, created empty when absent. nullptr with *status = kWrongType
-// when the key holds another type.
-SetObject* FindOrCreateSet(Db& db, std::string_view key, Status* status) {
-  Entry* e = db.FindTyped(key, ValueType::kSet, status);
-  if (*status != Status::kOk) return nullptr;
-  if (e == nullptr) e = db.SetObject(key, ValueType::kSet, std::make_unique<SetObject>());
-  return static_cast<SetObject*>(e->object());
-}
-
-std::mt19937_64& RngOf(Db& db, std::string_view key) {
-  // The key's shard generator: guarded by the shard lock the caller holds.
-  return db.keyspace().shard(Keyspace::ShardOf(Table::Hash(key))).rng;
-}
-
 // The sets at `keys` (nullptr where absent), after checking every key's type.
 Status FindSets(Db& db, const std::vector<std::string_view>& keys, bool count_stats,
                 std::vector<const SetObject*>* sets) {
@@ -74,7 +60,7 @@ SetResult<SetObject*> FindSet(Db& db, std::string_view key, bool count_stats) {
 SetResult<int64_t> OpSAdd(Db& db, std::string_view key,
                           const std::vector<std::string_view>& members) {
   SetResult<int64_t> r;
-  SetObject* set = FindOrCreateSet(db, key, &r.status);
+  SetObject* set = db.FindOrCreate<SetObject>(key, ValueType::kSet, &r.status);
   if (set == nullptr) return r;
   for (std::string_view m : members) {
     if (set->Add(m)) ++r.value;
@@ -145,7 +131,7 @@ SetResult<SetPop> OpSPop(Db& db, std::string_view key, uint64_t count) {
     r.value.key_deleted = true;
     return r;
   }
-  std::mt19937_64& rng = RngOf(db, key);
+  std::mt19937_64& rng = db.RngOf(key);
   uint64_t remaining = set.size() - count;
   r.value.members.reserve(count);
   if (remaining * 5 <= count) {
@@ -174,7 +160,7 @@ SetResult<SetPop> OpSPopOne(Db& db, std::string_view key) {
   SetResult<SetPop> r;
   SetResult<SetObject*> found = FindSet(db, key, false);
   if (!found.ok() || found.value == nullptr) return {found.status, {}};
-  std::string member(found.value->Random(RngOf(db, key)).view());
+  std::string member(found.value->Random(db.RngOf(key)).view());
   found.value->Remove(member);
   r.value.members.push_back(std::move(member));
   if (found.value->empty()) {
@@ -189,7 +175,7 @@ SetResult<std::vector<SetMember>> OpSRandMember(Db& db, std::string_view key, in
   SetResult<SetObject*> found = FindSet(db, key, true);
   if (!found.ok() || found.value == nullptr || count == 0) return {found.status, {}};
   const SetObject& set = *found.value;
-  std::mt19937_64& rng = RngOf(db, key);
+  std::mt19937_64& rng = db.RngOf(key);
   if (count < 0) {
     uint64_t n = static_cast<uint64_t>(-count);
     // Reserve a sane amount and let the vector grow: only the caller bounds -count.
@@ -209,7 +195,7 @@ SetResult<std::vector<SetMember>> OpSRandMember(Db& db, std::string_view key, in
 SetResult<std::optional<SetMember>> OpSRandOne(Db& db, std::string_view key) {
   SetResult<SetObject*> found = FindSet(db, key, true);
   if (!found.ok() || found.value == nullptr) return {found.status, std::nullopt};
-  return {Status::kOk, found.value->Random(RngOf(db, key))};
+  return {Status::kOk, found.value->Random(db.RngOf(key))};
 }
 
 SetResult<SetMove> OpSMove(Db& db, std::string_view source, std::string_view destination,
@@ -231,7 +217,7 @@ SetResult<SetMove> OpSMove(Db& db, std::string_view source, std::string_view des
     (void)db.Delete(source);
     r.value.source_deleted = true;
   }
-  SetObject* to = FindOrCreateSet(db, destination, &r.status);
+  SetObject* to = db.FindOrCreate<SetObject>(destination, ValueType::kSet, &r.status);
   r.value.added = to->Add(member);
   return r;
 }
@@ -568,7 +554,7 @@ void CmdSRandMember(CommandContext& ctx) {
     } else if (found.value == nullptr) {
       ctx.reply.Array(0);
     } else {
-      ReplyRandomDraws(ctx, *found.value, static_cast<uint64_t>(-count), RngOf(db, ctx.arg(1)));
+      ReplyRandomDraws(ctx, *found.value, static_cast<uint64_t>(-count), db.RngOf(ctx.arg(1)));
     }
     return;
   }

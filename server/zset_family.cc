@@ -31,18 +31,6 @@ namespace rowcached::server {
 
 namespace {
 
-ZSetObject* FindOrCreateZSet(Db& db, std::string_view key, Status* status) {
-  Entry* e = db.FindTyped(key, ValueType::kZSet, status);
-  if (*status != Status::kOk) return nullptr;
-  if (e == nullptr) e = db.SetObject(key, ValueType::kZSet, std::make_unique<ZSetObject>());
-  return static_cast<ZSetObject*>(e->object());
-}
-
-std::mt19937_64& RngOf(Db& db, std::string_view key) {
-  // The key's shard generator: guarded by the shard lock the caller holds.
-  return db.keyspace().shard(Keyspace::ShardOf(Table::Hash(key))).rng;
-}
-
 // Deletes the set at `key` when it has no members left; true when it did.
 bool DeleteIfEmpty(Db& db, std::string_view key, const ZSetObject* zset) {
   if (!zset->empty()) return false;
@@ -70,7 +58,7 @@ ZSetResult<ZAddOutcome> OpZAdd(Db& db, std::string_view key, const ZAddOptions& 
   ZSetObject* zset = found.value;
   if (zset == nullptr) {
     if (options.xx) return r;
-    zset = FindOrCreateZSet(db, key, &r.status);
+    zset = db.FindOrCreate<ZSetObject>(key, ValueType::kZSet, &r.status);
   }
   // Redis' zsetAdd, pair by pair.
   for (const auto& [input_score, member] : pairs) {
@@ -353,7 +341,7 @@ ZSetResult<std::vector<ScoredMember>> OpZRandMember(Db& db, std::string_view key
   ZSetResult<ZSetObject*> found = FindZSet(db, key, true);
   if (!found.ok() || found.value == nullptr || count == 0) return {found.status, {}};
   const ZSetObject& zset = *found.value;
-  std::mt19937_64& rng = RngOf(db, key);
+  std::mt19937_64& rng = db.RngOf(key);
   ZSetResult<std::vector<ScoredMember>> r;
   auto at = [&](size_t rank) {
     const ZSetObject::Node* n = zset.AtRank(rank);
@@ -393,7 +381,7 @@ ZSetResult<std::vector<ScoredMember>> OpZRandMember(Db& db, std::string_view key
 ZSetResult<std::optional<std::string_view>> OpZRandOne(Db& db, std::string_view key) {
   ZSetResult<ZSetObject*> found = FindZSet(db, key, true);
   if (!found.ok() || found.value == nullptr) return {found.status, std::nullopt};
-  return {Status::kOk, found.value->Random(RngOf(db, key))->member()};
+  return {Status::kOk, found.value->Random(db.RngOf(key))->member()};
 }
 
 ZSetScanPage ScanZSet(const ZSetObject& zset, uint64_t cursor, size_t count,
