@@ -69,7 +69,7 @@ TEST_CASE("SETBIT past the end zero-pads the string", "[bitmaps]") {
   CHECK(h.Run({"BITCOUNT", "k"}) == Int(3 + 1 + 1));
 }
 
-TEST_CASE("SETBIT keeps the key's TTL; integer strings are plain bytes", "[bitmaps]") {
+TEST_CASE("SETBIT keeps the key's TTL and integer strings are plain bytes", "[bitmaps]") {
   CommandHarness h;
   CHECK(h.Run({"SET", "k", "a", "EX", "100"}) == kOk);
   CHECK(h.Run({"SETBIT", "k", "100", "1"}) == Int(0));
@@ -238,7 +238,7 @@ TEST_CASE("BITOP combines strings of different lengths, zero-padded", "[bitmaps]
   CHECK(h.Run({"GET", "a"}) == Bulk("\xff\x0f\xff"));
 }
 
-TEST_CASE("BITOP replaces the destination, dropping its TTL; an empty result deletes it",
+TEST_CASE("BITOP replaces the destination, dropping its TTL and an empty result deletes it",
           "[bitmaps]") {
   CommandHarness h;
   CHECK(h.Run({"SET", "a", "x"}) == kOk);

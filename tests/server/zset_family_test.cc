@@ -735,7 +735,7 @@ TEST_CASE("RESP3 doubles, nulls and member-score pairs as redis-server", "[zsets
   Replay(k_resp3_r3, 3);
 }
 
-TEST_CASE("OBJECT ENCODING converts one way at Redis' listpack limits; -0 as Redis keeps it",
+TEST_CASE("OBJECT ENCODING converts one way at Redis' listpack limits and -0 as Redis keeps it",
           "[zsets]") {
   Replay(k_encoding_r2);
 }
@@ -895,7 +895,7 @@ TEST_CASE("equal scores order by member bytes, binary members round-trip", "[zse
   CHECK(h.Run({"ZLEXCOUNT", "z", "[", "(\xff"}) == Int(4));
 }
 
-TEST_CASE("writes keep the key's TTL; a store replaces the destination and its TTL", "[zsets]") {
+TEST_CASE("writes keep the key's TTL and a store replaces the destination and its TTL", "[zsets]") {
   CommandHarness h;
   h.Run({"ZADD", "z", "1", "a", "2", "b"});
   REQUIRE(h.Run({"EXPIRE", "z", "100"}) == Int(1));
@@ -928,7 +928,8 @@ TEST_CASE("huge counts and indexes are bounded by the set", "[zsets]") {
   CHECK(h.Run({"ZUNION", "9223372036854775807", "z"}) == Err("ERR syntax error"));
 }
 
-TEST_CASE("zset Ops work on a Db without RESP; pops are usable by a blocking wrapper", "[zsets]") {
+TEST_CASE("zset Ops work on a Db without RESP and pops are usable by a blocking wrapper",
+          "[zsets]") {
   CommandHarness h;
   WithKeys(h, {"z"}, [&](Db& db) {
     ZAddOptions plain;
