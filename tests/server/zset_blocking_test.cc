@@ -2,12 +2,10 @@
 // (exact RESP bytes, checked against redis-server 7.0.15; tests/protocol/blocking_test.cc has
 // the socket tests).
 #include <catch2/catch.hpp>
-#include <chrono>
-#include <future>
 #include <string>
 
+#include "blocking_test_util.h"
 #include "command_harness.h"
-#include "server/blocking.h"
 
 using namespace rowcached::server;
 using namespace rowcached::server::testing;
@@ -34,20 +32,6 @@ std::string KeyPairs(const std::string& key,
   std::string r = "*" + std::to_string(pairs.size()) + "\r\n";
   for (const auto& [member, score] : pairs) r += Arr({Bulk(member), Bulk(score)});
   return "*2\r\n" + Bulk(key) + r;
-}
-
-bool Ready(std::future<std::string>& f) {
-  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-}
-
-// Waits for a reply that must come (a timeout firing); fails the test after 30 s.
-std::string Await(std::future<std::string>& f) {
-  REQUIRE(f.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
-  return f.get();
-}
-
-int64_t Blocked(CommandHarness& h) {
-  return static_cast<int64_t>(h.server().blocking().blocked_clients());
 }
 
 }  // namespace
