@@ -1,12 +1,14 @@
 // Sorted set commands: ZADD ZINCRBY ZREM ZCARD ZCOUNT ZLEXCOUNT ZSCORE ZMSCORE ZRANK ZREVRANK
 // ZRANGE ZRANGESTORE ZREVRANGE ZRANGEBYSCORE ZREVRANGEBYSCORE ZRANGEBYLEX ZREVRANGEBYLEX
 // ZREMRANGEBYRANK ZREMRANGEBYSCORE ZREMRANGEBYLEX ZPOPMIN ZPOPMAX ZMPOP ZRANDMEMBER ZUNION
-// ZINTER ZDIFF ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZINTERCARD ZSCAN. Redis 7.0 semantics, replies
-// and error texts (checked against redis-server 7.0.15). Cmd functions parse and reply; the
-// key-local work is in the Op functions of zset_ops.h, on the ZSetObject of zset_object.h.
+// ZINTER ZDIFF ZUNIONSTORE ZINTERSTORE ZDIFFSTORE ZINTERCARD ZSCAN and the blocking BZPOPMIN
+// BZPOPMAX BZMPOP (server/blocking.h; every command that can give a key members calls KeyReady).
+// Redis 7.0 semantics, replies and error texts (checked against redis-server 7.0.15). Cmd functions
+// parse and reply; the key-local work is in the Op functions of zset_ops.h, on the ZSetObject of
+// zset_object.h.
 //
 // Locking: the single-key commands let the dispatcher lock their key. The commands whose keys
-// follow a numkeys argument (ZUNION, ZINTER, ZDIFF, their STORE forms, ZINTERCARD, ZMPOP) are
+// follow a numkeys argument (ZUNION, ZINTER, ZDIFF, their STORE forms, ZINTERCARD, [B]ZMPOP) are
 // registered kNoShardLock and lock every key they name with ShardLocks::LockKeys once they have
 // parsed numkeys; ZRANGESTORE names its two keys in its spec (first 1, last 2).
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "server/blocking.h"
 #include "server/notify.h"
 #include "server/scan_command.h"
 #include "server/server_context.h"
@@ -717,6 +720,8 @@ void ZAddGeneric(CommandContext& ctx, bool incr_command) {
     KeyModified(ctx, key);
     NotifyKeyspaceEvent(ctx, kNotifyZSet, options.incr ? "zincr" : "zadd", key);
   }
+  // Only a set created here can have clients blocked on it (Redis signals in dbAdd).
+  if (r.value.added > 0) KeyReady(ctx, key);
   if (!r.ok()) {
     ReplyZSetError(ctx, r.status);
   } else if (options.incr) {
@@ -734,11 +739,16 @@ void CmdZAdd(CommandContext& ctx) { ZAddGeneric(ctx, false); }
 void CmdZIncrBy(CommandContext& ctx) { ZAddGeneric(ctx, true); }
 
 // After a removal: the command's event, then "del" when the set went away.
+void NotifyRemoval(ServerContext& server, int db, std::string_view event, std::string_view key,
+                   bool deleted_key) {
+  KeyModified(server, db, key);
+  NotifyKeyspaceEvent(server, kNotifyZSet, event, key, db);
+  if (deleted_key) NotifyKeyspaceEvent(server, kNotifyGeneric, "del", key, db);
+}
+
 void NotifyRemoval(CommandContext& ctx, std::string_view event, std::string_view key,
                    bool deleted_key) {
-  KeyModified(ctx, key);
-  NotifyKeyspaceEvent(ctx, kNotifyZSet, event, key);
-  if (deleted_key) NotifyKeyspaceEvent(ctx, kNotifyGeneric, "del", key);
+  NotifyRemoval(ctx.server, ctx.db().index(), event, key, deleted_key);
 }
 
 void CmdZRem(CommandContext& ctx) {
@@ -926,6 +936,7 @@ void RangeGeneric(CommandContext& ctx, const RangeCommand& cmd) {
       KeyModified(ctx, dst);
       if (r.value > 0) {
         NotifyKeyspaceEvent(ctx, kNotifyZSet, "zrangestore", dst);
+        KeyReady(ctx, dst);
       } else {
         NotifyKeyspaceEvent(ctx, kNotifyGeneric, "del", dst);
       }
@@ -1016,51 +1027,59 @@ bool ParsePopCount(CommandContext& ctx, std::string_view text, int64_t* out) {
   return true;
 }
 
-// Pops from the first non-empty key of `keys` and replies: ZPOPMIN/ZPOPMAX (`emit_key` false)
-// or ZMPOP (true: [key, [[member, score], ...]], a null array when every key is empty).
-// `count` < 0 means "no count given" (one member; a flat reply even in RESP3).
-void PopGeneric(CommandContext& ctx, const std::vector<std::string_view>& keys, bool max,
-                int64_t count, bool emit_key) {
-  Db db = ctx.db();
+// The shape of a pop's reply.
+enum class PopReply {
+  kPop,          // ZPOPMIN/ZPOPMAX: [member, score, ...] (RESP3 with COUNT: [[member, score], ...])
+  kBlockingPop,  // BZPOPMIN/BZPOPMAX: [key, member, score]
+  kMPop,         // [B]ZMPOP: [key, [[member, score], ...]]
+};
+
+// Pops up to `count` members (`count` < 0: no count given, one member) from the first existing
+// key of `keys` and replies in `shape`, signalling and notifying as Redis' genericZpopCommand.
+// False, with nothing written, when every key is absent; true after a reply, WRONGTYPE
+// included (the first key of another type stops the search, as in Redis).
+bool TryPopFirst(ServerContext& server, Db& db, const std::vector<std::string_view>& keys, bool max,
+                 int64_t count, PopReply shape, ReplyBuilder& reply) {
   std::string_view key;
   for (std::string_view k : keys) {
     ZSetResult<ZSetObject*> found = FindZSet(db, k, false);
     if (!found.ok()) {
-      ctx.reply.Error(found.status);
-      return;
+      reply.Error(found.status);
+      return true;
     }
     if (found.value != nullptr) {
       key = k;
       break;
     }
   }
-  if (key.data() == nullptr) {
-    if (emit_key) {
-      ctx.reply.NullArray();
-    } else {
-      ctx.reply.Array(0);
-    }
-    return;
-  }
+  if (key.data() == nullptr) return false;
   if (count == 0) {
-    ctx.reply.Array(0);
-    return;
+    reply.Array(0);
+    return true;
   }
   bool count_given = count > 0;
   bool deleted_key;
   auto r = OpZPop(db, key, max, count_given ? count : 1, &deleted_key);
-  NotifyRemoval(ctx, max ? "zpopmax" : "zpopmin", key, deleted_key);
-  if (emit_key) {
-    ctx.reply.Array(2);
-    ctx.reply.Bulk(key);
+  NotifyRemoval(server, db.index(), max ? "zpopmax" : "zpopmin", key, deleted_key);
+  if (shape == PopReply::kBlockingPop) {
+    reply.Array(3);
+    reply.Bulk(key);
+    reply.Bulk(r.value.front().member);
+    reply.Double(r.value.front().score);
+    return true;
   }
-  bool nested = emit_key || (count_given && ctx.reply.resp3());
-  ctx.reply.Array(nested ? r.value.size() : r.value.size() * 2);
+  if (shape == PopReply::kMPop) {
+    reply.Array(2);
+    reply.Bulk(key);
+  }
+  bool nested = shape == PopReply::kMPop || (count_given && reply.resp3());
+  reply.Array(nested ? r.value.size() : r.value.size() * 2);
   for (const OwnedScoredMember& m : r.value) {
-    if (nested) ctx.reply.Array(2);
-    ctx.reply.Bulk(m.member);
-    ctx.reply.Double(m.score);
+    if (nested) reply.Array(2);
+    reply.Bulk(m.member);
+    reply.Double(m.score);
   }
+  return true;
 }
 
 void PopCommand(CommandContext& ctx, bool max) {
@@ -1070,7 +1089,10 @@ void PopCommand(CommandContext& ctx, bool max) {
   }
   int64_t count = -1;
   if (ctx.argc() == 3 && !ParsePopCount(ctx, ctx.arg(2), &count)) return;
-  PopGeneric(ctx, {ctx.arg(1)}, max, count, false);
+  Db db = ctx.db();
+  if (!TryPopFirst(ctx.server, db, {ctx.arg(1)}, max, count, PopReply::kPop, ctx.reply)) {
+    ctx.reply.Array(0);
+  }
 }
 
 void CmdZPopMin(CommandContext& ctx) { PopCommand(ctx, false); }
@@ -1110,39 +1132,97 @@ void LockKeys(CommandContext& ctx, std::vector<std::string_view> keys,
   ctx.locks.LockKeys(ctx.server.keyspace(), keys);
 }
 
-void CmdZMPop(CommandContext& ctx) {
+// [B]ZMPOP's "numkeys key [key ...] MIN|MAX [COUNT count]" from args[numkeys_index], as Redis'
+// zmpopGenericCommand; locks the keys (the spec cannot name them). False after replying an
+// error.
+bool ParseZMPop(CommandContext& ctx, size_t numkeys_index, std::vector<std::string_view>* keys,
+                bool* max, int64_t* count) {
   int64_t numkeys;
-  if (!ParseNumKeys(ctx, 1, true, &numkeys)) return;
-  size_t where = 2 + static_cast<size_t>(numkeys);
+  if (!ParseNumKeys(ctx, numkeys_index, true, &numkeys)) return false;
+  size_t where = numkeys_index + 1 + static_cast<size_t>(numkeys);
   if (where >= ctx.argc()) {
     ctx.reply.Error(Status::kSyntax);
-    return;
+    return false;
   }
-  bool max;
   if (EqualsIgnoreCase(ctx.arg(where), "min")) {
-    max = false;
+    *max = false;
   } else if (EqualsIgnoreCase(ctx.arg(where), "max")) {
-    max = true;
+    *max = true;
   } else {
     ctx.reply.Error(Status::kSyntax);
-    return;
+    return false;
   }
-  int64_t count = -1;
+  *count = -1;
   for (size_t j = where + 1; j < ctx.argc(); ++j) {
-    if (count == -1 && EqualsIgnoreCase(ctx.arg(j), "count") && j + 1 < ctx.argc()) {
+    if (*count == -1 && EqualsIgnoreCase(ctx.arg(j), "count") && j + 1 < ctx.argc()) {
       ++j;
-      if (!ParseInt64(ctx.arg(j), &count) || count < 1) {
+      if (!ParseInt64(ctx.arg(j), count) || *count < 1) {
         ctx.reply.Error("ERR count should be greater than 0");
-        return;
+        return false;
       }
     } else {
       ctx.reply.Error(Status::kSyntax);
-      return;
+      return false;
     }
   }
-  std::vector<std::string_view> keys = ArgsFrom(ctx, 2, where);
-  LockKeys(ctx, keys);
-  PopGeneric(ctx, keys, max, count == -1 ? 1 : count, true);
+  if (*count == -1) *count = 1;
+  *keys = ArgsFrom(ctx, numkeys_index + 1, where);
+  LockKeys(ctx, *keys);
+  return true;
+}
+
+void CmdZMPop(CommandContext& ctx) {
+  std::vector<std::string_view> keys;
+  bool max;
+  int64_t count;
+  if (!ParseZMPop(ctx, 1, &keys, &max, &count)) return;
+  Db db = ctx.db();
+  if (!TryPopFirst(ctx.server, db, keys, max, count, PopReply::kMPop, ctx.reply)) {
+    ctx.reply.NullArray();
+  }
+}
+
+// BZPOPMIN / BZPOPMAX / BZMPOP after parsing, as Redis' blockingGenericZpopCommand: pops now,
+// or blocks (or, unable to block, answers the timeout reply at once, as Redis does inside
+// MULTI). A blocked client is served only by a sorted set: a key that became another type
+// leaves it waiting.
+void BlockingPop(CommandContext& ctx, const std::vector<std::string_view>& keys, bool max,
+                 int64_t count, PopReply shape, int64_t timeout_ms) {
+  Db db = ctx.db();
+  if (TryPopFirst(ctx.server, db, keys, max, count, shape, ctx.reply)) return;
+  if (!ctx.defer) return ctx.reply.NullArray();
+  BlockRequest block;
+  block.keys.assign(keys.begin(), keys.end());
+  block.lock_keys = block.keys;
+  block.timeout_ms = timeout_ms;
+  block.serve = [max, count, shape](ServeContext& sc) {
+    ZSetResult<ZSetObject*> found = FindZSet(sc.db, sc.key, false);
+    if (!found.ok() || found.value == nullptr) return false;
+    return TryPopFirst(sc.server, sc.db, {sc.key}, max, count, shape, sc.reply);
+  };
+  ctx.server.blocking().Block(ctx, std::move(block));
+}
+
+// BZPOPMIN key [key ...] timeout
+void BlockingPopCommand(CommandContext& ctx, bool max) {
+  int64_t timeout_ms = 0;
+  if (!ParseBlockTimeout(ctx.args.back(), &timeout_ms, ctx.reply)) return;
+  BlockingPop(ctx, ArgsFrom(ctx, 1, ctx.argc() - 1), max, -1, PopReply::kBlockingPop, timeout_ms);
+}
+
+void CmdBZPopMin(CommandContext& ctx) { BlockingPopCommand(ctx, false); }
+void CmdBZPopMax(CommandContext& ctx) { BlockingPopCommand(ctx, true); }
+
+// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]: the numkeys, MIN|MAX and COUNT
+// errors come before the timeout's, as in Redis.
+void CmdBZMPop(CommandContext& ctx) {
+  std::vector<std::string_view> keys;
+  bool max;
+  int64_t count;
+  if (!ParseZMPop(ctx, 2, &keys, &max, &count)) return;
+  int64_t timeout_ms = 0;
+  if (!ParseBlockTimeout(ctx.arg(1), &timeout_ms, ctx.reply)) return;
+  BlockingPop(ctx, keys, max, count, PopReply::kMPop, timeout_ms);
 }
 
 void CmdZRandMember(CommandContext& ctx) {
@@ -1259,6 +1339,7 @@ void AlgebraGeneric(CommandContext& ctx, ZSetAlgebra op, bool store, bool cardin
     KeyModified(ctx, *dst);
     static constexpr std::string_view kEvents[] = {"zunionstore", "zinterstore", "zdiffstore"};
     NotifyKeyspaceEvent(ctx, kNotifyZSet, kEvents[static_cast<int>(op)], *dst);
+    KeyReady(ctx, *dst);
   } else if (existed) {
     KeyModified(ctx, *dst);
     NotifyKeyspaceEvent(ctx, kNotifyGeneric, "del", *dst);
@@ -1324,6 +1405,10 @@ void RegisterZSetFamily(Registry& registry) {
       {"zpopmin", kWrite | kFast, -2, 1, 1, 1, CmdZPopMin},
       {"zpopmax", kWrite | kFast, -2, 1, 1, 1, CmdZPopMax},
       {"zmpop", kWrite | kNoShardLock, -4, 0, 0, 0, CmdZMPop},
+      // Keys from 1 to the one before the timeout.
+      {"bzpopmin", kWrite | kNoScript | kFast, -3, 1, -2, 1, CmdBZPopMin},
+      {"bzpopmax", kWrite | kNoScript | kFast, -3, 1, -2, 1, CmdBZPopMax},
+      {"bzmpop", kWrite | kNoShardLock, -5, 0, 0, 0, CmdBZMPop},
       {"zrandmember", kReadOnly, -2, 1, 1, 1, CmdZRandMember},
       {"zunion", kReadOnly | kNoShardLock, -3, 0, 0, 0, CmdZUnion},
       {"zinter", kReadOnly | kNoShardLock, -3, 0, 0, 0, CmdZInter},

@@ -1,7 +1,8 @@
-// Blocking list commands over real sockets against an in-process server (two I/O threads):
-// clients on different connections (and so, often, different I/O threads) block, get served by
-// pushes from others, time out, disconnect while blocked. Waits are conditions polled on INFO's
-// blocked_clients, never sleeps; timeouts are asserted by their reply, never by their duration.
+// Blocking list and sorted set commands over real sockets against an in-process server (two I/O
+// threads): clients on different connections (and so, often, different I/O threads) block, get
+// served by pushes from others, time out, disconnect while blocked. Waits are conditions polled on
+// INFO's blocked_clients, never sleeps; timeouts are asserted by their reply, never by their
+// duration.
 #include <memory>
 #include <set>
 #include <string>
@@ -214,6 +215,117 @@ TEST_CASE("many clients blocked on one key each get exactly one element", "[prot
   CHECK(got.size() == kClients);
   CHECK(observer.Command({"EXISTS", "k"}).raw == ":0\r\n");
   CHECK(BlockedClients(observer) == 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sorted sets: BZPOPMIN, BZPOPMAX, BZMPOP (replies checked against redis-server 7.0.15)
+
+// BZPOPMIN's [key, member, score] in RESP2.
+std::string KeyMemberScore(std::string_view key, std::string_view member, std::string_view score) {
+  return "*3\r\n" + Bulk(key) + Bulk(member) + Bulk(score);
+}
+
+TEST_CASE("BZPOPMIN is served by a ZADD from another connection", "[protocol][blocking][zsets]") {
+  InProcessServer server;
+  RespClient waiter(server.port());
+  RespClient adder(server.port());
+  waiter.Send(EncodeCommand({"BZPOPMIN", "none", "z", "0"}));
+  WaitBlocked(adder, 1);
+  CHECK(adder.Command({"ZADD", "z", "2", "b", "1", "a"}).raw == ":2\r\n");
+  CHECK(waiter.Read().raw == KeyMemberScore("z", "a", "1"));
+  CHECK(adder.Command({"ZRANGE", "z", "0", "-1"}).raw == "*1\r\n" + Bulk("b"));
+  CHECK(BlockedClients(adder) == 0);
+  // RESP3: the score is a double.
+  CHECK(waiter.Command({"HELLO", "3"}).type == '%');
+  waiter.Send(EncodeCommand({"BZPOPMAX", "y", "0"}));
+  WaitBlocked(adder, 1);
+  CHECK(adder.Command({"ZADD", "y", "1.5", "m"}).raw == ":1\r\n");
+  CHECK(waiter.Read().raw == "*3\r\n" + Bulk("y") + Bulk("m") + ",1.5\r\n");
+  CHECK(waiter.Command({"PING"}).raw == "+PONG\r\n");
+}
+
+TEST_CASE("clients blocked on a sorted set are served in the order they blocked",
+          "[protocol][blocking][zsets]") {
+  InProcessServer server;
+  RespClient observer(server.port());
+  std::vector<std::unique_ptr<RespClient>> waiters;
+  const std::vector<std::vector<std::string>> commands = {
+      {"BZPOPMIN", "z", "0"}, {"BZPOPMAX", "z", "0"}, {"BZMPOP", "0", "1", "z", "MIN"}};
+  for (size_t i = 0; i < commands.size(); ++i) {
+    waiters.push_back(std::make_unique<RespClient>(server.port()));
+    waiters.back()->Send(EncodeCommand(commands[i]));
+    WaitBlocked(observer, static_cast<int64_t>(i) + 1);  // the order is known
+  }
+  CHECK(observer.Command({"ZADD", "z", "1", "a", "2", "b"}).raw == ":2\r\n");
+  CHECK(waiters[0]->Read().raw == KeyMemberScore("z", "a", "1"));
+  CHECK(waiters[1]->Read().raw == KeyMemberScore("z", "b", "2"));
+  WaitBlocked(observer, 1);
+  CHECK(observer.Command({"ZADD", "z", "3", "c"}).raw == ":1\r\n");
+  CHECK(waiters[2]->Read().raw == "*2\r\n" + Bulk("z") + "*1\r\n*2\r\n" + Bulk("c") + Bulk("3"));
+  CHECK(observer.Command({"EXISTS", "z"}).raw == ":0\r\n");
+}
+
+TEST_CASE("BZMPOP with COUNT takes several members from the key that became ready",
+          "[protocol][blocking][zsets]") {
+  InProcessServer server;
+  RespClient waiter(server.port());
+  RespClient adder(server.port());
+  waiter.Send(EncodeCommand({"BZMPOP", "0", "2", "a", "b", "MAX", "COUNT", "2"}));
+  WaitBlocked(adder, 1);
+  CHECK(adder.Command({"ZADD", "b", "1", "x", "2", "y", "3", "z"}).raw == ":3\r\n");
+  CHECK(waiter.Read().raw == "*2\r\n" + Bulk("b") + "*2\r\n*2\r\n" + Bulk("z") + Bulk("3") +
+                                 "*2\r\n" + Bulk("y") + Bulk("2"));
+  CHECK(adder.Command({"ZCARD", "b"}).raw == ":1\r\n");
+}
+
+TEST_CASE("blocking sorted set pops time out, check arguments and never block in MULTI",
+          "[protocol][blocking][zsets]") {
+  InProcessServer server;
+  RespClient c(server.port());
+  CHECK(c.Command({"BZPOPMIN", "k", "0.1"}).raw == "*-1\r\n");
+  CHECK(c.Command({"BZPOPMAX", "k", "j", "0.1"}).raw == "*-1\r\n");
+  CHECK(c.Command({"BZMPOP", "0.1", "2", "k", "j", "MIN", "COUNT", "3"}).raw == "*-1\r\n");
+  CHECK(c.Command({"HELLO", "3"}).type == '%');
+  CHECK(c.Command({"BZPOPMIN", "k", "0.1"}).raw == "_\r\n");
+  CHECK(c.Command({"HELLO", "2"}).type == '*');
+  CHECK(BlockedClients(c) == 0);
+
+  CHECK(c.Command({"BZPOPMIN", "k", "-1"}).raw == "-ERR timeout is negative\r\n");
+  CHECK(c.Command({"BZMPOP", "-1", "1", "k", "MIN"}).raw == "-ERR timeout is negative\r\n");
+  CHECK(c.Command({"BZMPOP", "0", "0", "k", "MIN"}).raw ==
+        "-ERR numkeys should be greater than 0\r\n");
+  CHECK(c.Command({"BZMPOP", "0", "3", "k", "MIN"}).raw == "-ERR syntax error\r\n");
+  CHECK(c.Command({"SET", "s", "v"}).raw == "+OK\r\n");
+  const std::string wrongtype =
+      "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+  CHECK(c.Command({"BZPOPMIN", "s", "0"}).raw == wrongtype);
+  CHECK(c.Command({"BZMPOP", "0", "1", "s", "MAX"}).raw == wrongtype);
+
+  CHECK(c.Command({"MULTI"}).raw == "+OK\r\n");
+  CHECK(c.Command({"BZPOPMIN", "k", "0"}).raw == "+QUEUED\r\n");
+  CHECK(c.Command({"BZMPOP", "0", "1", "k", "MIN"}).raw == "+QUEUED\r\n");
+  CHECK(c.Command({"EXEC"}).raw == "*2\r\n*-1\r\n*-1\r\n");
+  CHECK(BlockedClients(c) == 0);
+  // Timed-out clients took nothing.
+  CHECK(c.Command({"ZADD", "k", "1", "a"}).raw == ":1\r\n");
+  CHECK(c.Command({"ZCARD", "k"}).raw == ":1\r\n");
+}
+
+TEST_CASE("a client that disconnects while blocked on a sorted set is not served",
+          "[protocol][blocking][zsets]") {
+  InProcessServer server;
+  RespClient observer(server.port());
+  auto gone = std::make_unique<RespClient>(server.port());
+  gone->Send(EncodeCommand({"BZPOPMIN", "k", "0"}));
+  WaitBlocked(observer, 1);
+  RespClient next(server.port());
+  next.Send(EncodeCommand({"BZMPOP", "0", "1", "k", "MIN"}));
+  WaitBlocked(observer, 2);
+  gone->Close();
+  WaitBlocked(observer, 1);
+  CHECK(observer.Command({"ZADD", "k", "1", "a", "2", "b"}).raw == ":2\r\n");
+  CHECK(next.Read().raw == "*2\r\n" + Bulk("k") + "*1\r\n*2\r\n" + Bulk("a") + Bulk("1"));
+  CHECK(observer.Command({"ZRANGE", "k", "0", "-1"}).raw == "*1\r\n" + Bulk("b"));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "blocking_test_util.h"
 #include "command_harness.h"
 #include "server/blocking.h"
 #include "server/list_object.h"
@@ -41,20 +42,6 @@ std::string Ints(std::initializer_list<long long> items) {
 // [key, [values...]] as LMPOP replies.
 std::string KeyValues(const std::string& key, std::initializer_list<std::string> values) {
   return "*2\r\n" + Bulk(key) + Bulks(values);
-}
-
-bool Ready(std::future<std::string>& f) {
-  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-}
-
-// Waits for a reply that must come (a timeout firing); fails the test after 30 s.
-std::string Await(std::future<std::string>& f) {
-  REQUIRE(f.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
-  return f.get();
-}
-
-int64_t Blocked(CommandHarness& h) {
-  return static_cast<int64_t>(h.server().blocking().blocked_clients());
 }
 
 }  // namespace
