@@ -400,6 +400,9 @@ std::vector<std::string> PrivateMariaDb::ServerCommand() const {
           "--no-defaults",
           "--datadir=" + dir_ + "/data",
           "--socket=" + dir_ + "/sock",
+          // Its own tmpdir: a starting server deletes every "#sql*" file in its tmpdir, which in
+          // a shared /tmp are the temporary tables of the other servers running beside it.
+          "--tmpdir=" + dir_,
           "--port=" + std::to_string(port_),
           "--bind-address=127.0.0.1",
           "--pid-file=" + dir_ + "/pid",
