@@ -604,10 +604,11 @@ void CmdLMPop(CommandContext& ctx) {
 }
 
 void CmdBLMPop(CommandContext& ctx) {
-  int64_t timeout_ms = 0;
-  if (!ParseBlockTimeout(ctx.arg(1), &timeout_ms, ctx.reply)) return;
+  // Redis' order: numkeys, the direction and COUNT, then the timeout.
   PopRequest request;
   if (!ParseMPop(ctx, 2, &request)) return;
+  int64_t timeout_ms = 0;
+  if (!ParseBlockTimeout(ctx.arg(1), &timeout_ms, ctx.reply)) return;
   BlockingPop(ctx, request, timeout_ms);
 }
 
@@ -712,10 +713,8 @@ void RegisterListFamily(Registry& registry) {
   // The keys follow numkeys: the handlers lock them.
   registry.Add(CommandSpec{
       .name = "lmpop", .flags = kWrite | kNoShardLock, .arity = -4, .handler = CmdLMPop});
-  registry.Add(CommandSpec{.name = "blmpop",
-                           .flags = kWrite | kNoShardLock | kNoScript,
-                           .arity = -5,
-                           .handler = CmdBLMPop});
+  registry.Add(CommandSpec{
+      .name = "blmpop", .flags = kWrite | kNoShardLock, .arity = -5, .handler = CmdBLMPop});
 }
 
 }  // namespace rowcached::server

@@ -78,7 +78,7 @@ TEST_CASE("list commands are registered with Redis' flags, arity and key positio
       {"blpop", kWrite | kNoScript, -3, 1, -2},
       {"brpop", kWrite | kNoScript, -3, 1, -2},
       {"lmpop", kWrite | kNoShardLock, -4, 0, 0},
-      {"blmpop", kWrite | kNoShardLock | kNoScript, -5, 0, 0},
+      {"blmpop", kWrite | kNoShardLock, -5, 0, 0},
   };
   for (const Want& want : wants) {
     INFO(want.name);
@@ -371,7 +371,10 @@ TEST_CASE("blocking commands pop at once when they can, and check their argument
   CHECK(h.Run({"BLMOVE", "l", "d", "LEFT", "LEFT", "-1"}) == kNegative);
   CHECK(h.Run({"BLMOVE", "l", "d", "MIDDLE", "LEFT", "-1"}) == kSyntax);  // ends first
   CHECK(h.Run({"BRPOPLPUSH", "l", "d", "x"}) == kNotFloat);
-  CHECK(h.Run({"BLMPOP", "-1", "1", "l", "LEFT"}) == kNegative);  // timeout before numkeys
+  CHECK(h.Run({"BLMPOP", "-1", "1", "l", "LEFT"}) == kNegative);
+  // numkeys, the direction and COUNT are checked before the timeout, as Redis does.
+  CHECK(h.Run({"BLMPOP", "-1", "0", "l", "LEFT"}) == Err("ERR numkeys should be greater than 0"));
+  CHECK(h.Run({"BLMPOP", "-1", "1", "l", "UP"}) == kSyntax);
   CHECK(h.Run({"BLMPOP", "0", "0", "l", "LEFT"}) == Err("ERR numkeys should be greater than 0"));
   CHECK(h.Run({"BLMPOP", "0", "1", "l", "UP"}) == kSyntax);
 
