@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "command_harness.h"
+#include "family_test_util.h"
 #include "golden_replies.h"
 #include "server/bitmap_ops.h"
 
@@ -16,10 +17,6 @@ using namespace rowcached::server::testing;
 
 namespace {
 
-const std::string kWrongType =
-    Err("WRONGTYPE Operation against a key holding the wrong kind of value");
-const std::string kNotInteger = Err("ERR value is not an integer or out of range");
-const std::string kSyntax = Err("ERR syntax error");
 const std::string kBadOffset = Err("ERR bit offset is not an integer or out of range");
 const std::string kBadBit = Err("ERR bit is not an integer or out of range");
 const std::string kBadType =
@@ -27,15 +24,6 @@ const std::string kBadType =
         "i64 is.");
 
 std::string Nil() { return kNil; }
-
-// Runs `fn(db)` under the key's shard lock, as the dispatcher would.
-template <typename Fn>
-auto WithKey(CommandHarness& h, std::string_view key, Fn fn) {
-  ShardLocks locks;
-  locks.LockOne(h.server().keyspace(), key);
-  Db db(&h.server().keyspace(), 0);
-  return fn(db);
-}
 
 }  // namespace
 

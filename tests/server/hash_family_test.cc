@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "command_harness.h"
+#include "family_test_util.h"
 #include "server/hash_object.h"
 #include "server/hash_ops.h"
 
@@ -17,48 +18,11 @@ using namespace rowcached::server::testing;
 
 namespace {
 
-const std::string kWrongType =
-    Err("WRONGTYPE Operation against a key holding the wrong kind of value");
-const std::string kNotInteger = Err("ERR value is not an integer or out of range");
-const std::string kSyntax = Err("ERR syntax error");
 const std::string kEmpty = "*0\r\n";
 const std::string kEmptyScan = "*2\r\n$1\r\n0\r\n*0\r\n";
 
-// Runs `fn(db)` under the key's shard lock, as the dispatcher would.
-template <typename Fn>
-auto WithKey(CommandHarness& h, std::string_view key, Fn fn) {
-  ShardLocks locks;
-  locks.LockOne(h.server().keyspace(), key);
-  Db db(&h.server().keyspace(), 0);
-  return fn(db);
-}
-
 bool Exists(CommandHarness& h, std::string_view key) {
   return WithKey(h, key, [&](Db& db) { return db.Find(key) != nullptr; });
-}
-
-// Splits a RESP2 array of bulk strings into its elements; `pos` moves past it.
-std::vector<std::string> ParseBulkArray(const std::string& resp, size_t* pos) {
-  std::vector<std::string> out;
-  REQUIRE(resp[*pos] == '*');
-  size_t eol = resp.find("\r\n", *pos);
-  long n = std::stol(resp.substr(*pos + 1, eol - *pos - 1));
-  *pos = eol + 2;
-  for (long i = 0; i < n; ++i) {
-    REQUIRE(resp[*pos] == '$');
-    eol = resp.find("\r\n", *pos);
-    size_t len = std::stoul(resp.substr(*pos + 1, eol - *pos - 1));
-    out.push_back(resp.substr(eol + 2, len));
-    *pos = eol + 2 + len + 2;
-  }
-  return out;
-}
-
-std::vector<std::string> BulkArray(const std::string& resp) {
-  size_t pos = 0;
-  auto v = ParseBulkArray(resp, &pos);
-  REQUIRE(pos == resp.size());
-  return v;
 }
 
 // A flat field/value array as a map; REQUIREs no field twice.

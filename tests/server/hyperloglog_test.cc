@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "command_harness.h"
+#include "family_test_util.h"
 #include "golden_replies.h"
 
 using namespace rowcached::server;
@@ -19,8 +20,6 @@ namespace {
 
 const std::string kNotHll = Err("WRONGTYPE Key is not a valid HyperLogLog string value.");
 const std::string kCorrupt = Err("INVALIDOBJ Corrupted HLL object detected");
-const std::string kWrongType =
-    Err("WRONGTYPE Operation against a key holding the wrong kind of value");
 
 // A 16-byte HLL header: magic, encoding, cached cardinality (stale when `stale`).
 std::string Header(uint8_t encoding, uint64_t card, bool stale) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "command_harness.h"
+#include "family_test_util.h"
 #include "server/keys_ops.h"
 
 using namespace rowcached::server;
@@ -28,8 +29,6 @@ class FakeHash final : public Object {
   std::map<std::string, std::string> fields;
 };
 
-const std::string kNotInteger = Err("ERR value is not an integer or out of range");
-const std::string kSyntax = Err("ERR syntax error");
 const std::string kEmpty = "*0\r\n";
 const std::string kIntRange =
     Err("ERR value is out of range, value must between -2147483648 and 2147483647");
@@ -68,23 +67,6 @@ void WithHash(CommandHarness& h, std::string_view key, int db, Fn fn) {
   Db d = DbOf(h, db);
   Entry* e = d.Find(key);
   fn(e != nullptr && e->type() == ValueType::kHash ? static_cast<FakeHash*>(e->object()) : nullptr);
-}
-
-// Splits a RESP array of bulk strings into its elements; `pos` moves past it.
-std::vector<std::string> ParseBulkArray(const std::string& resp, size_t* pos) {
-  std::vector<std::string> out;
-  REQUIRE(resp[*pos] == '*');
-  size_t eol = resp.find("\r\n", *pos);
-  long n = std::stol(resp.substr(*pos + 1, eol - *pos - 1));
-  *pos = eol + 2;
-  for (long i = 0; i < n; ++i) {
-    REQUIRE(resp[*pos] == '$');
-    eol = resp.find("\r\n", *pos);
-    size_t len = std::stoul(resp.substr(*pos + 1, eol - *pos - 1));
-    out.push_back(resp.substr(eol + 2, len));
-    *pos = eol + 2 + len + 2;
-  }
-  return out;
 }
 
 std::vector<std::string> SortedBulkArray(const std::string& resp) {

@@ -11,6 +11,7 @@
 
 #include "blocking_test_util.h"
 #include "command_harness.h"
+#include "family_test_util.h"
 #include "server/blocking.h"
 #include "server/list_object.h"
 #include "server/list_ops.h"
@@ -20,10 +21,6 @@ using namespace rowcached::server::testing;
 
 namespace {
 
-const std::string kWrongType =
-    Err("WRONGTYPE Operation against a key holding the wrong kind of value");
-const std::string kNotInteger = Err("ERR value is not an integer or out of range");
-const std::string kSyntax = Err("ERR syntax error");
 const std::string kEmpty = "*0\r\n";
 const std::string kNullArray = "*-1\r\n";
 

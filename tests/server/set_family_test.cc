@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "command_harness.h"
+#include "family_test_util.h"
 #include "server/set_object.h"
 #include "server/set_ops.h"
 
@@ -18,43 +19,11 @@ using namespace rowcached::server::testing;
 
 namespace {
 
-const std::string kWrongType =
-    Err("WRONGTYPE Operation against a key holding the wrong kind of value");
-const std::string kNotInteger = Err("ERR value is not an integer or out of range");
-const std::string kSyntax = Err("ERR syntax error");
 const std::string kEmpty = "*0\r\n";
 const std::string kEmptyScan = "*2\r\n$1\r\n0\r\n*0\r\n";
 
-// Runs `fn(db)` under the shard locks of `keys`, as the dispatcher would.
-template <typename Fn>
-auto WithKeys(CommandHarness& h, const std::vector<std::string_view>& keys, Fn fn) {
-  ShardLocks locks;
-  locks.LockKeys(h.server().keyspace(), keys);
-  Db db(&h.server().keyspace(), 0);
-  return fn(db);
-}
-
 bool Exists(CommandHarness& h, std::string_view key) {
   return WithKeys(h, {key}, [&](Db& db) { return db.Find(key) != nullptr; });
-}
-
-// The elements of a RESP2 array (or RESP3 set) of bulk strings.
-std::vector<std::string> BulkArray(const std::string& resp, char type = '*') {
-  std::vector<std::string> out;
-  REQUIRE(!resp.empty());
-  REQUIRE(resp[0] == type);
-  size_t eol = resp.find("\r\n");
-  long n = std::stol(resp.substr(1, eol - 1));
-  size_t pos = eol + 2;
-  for (long i = 0; i < n; ++i) {
-    REQUIRE(resp[pos] == '$');
-    eol = resp.find("\r\n", pos);
-    size_t len = std::stoul(resp.substr(pos + 1, eol - pos - 1));
-    out.push_back(resp.substr(eol + 2, len));
-    pos = eol + 2 + len + 2;
-  }
-  REQUIRE(pos == resp.size());
-  return out;
 }
 
 std::set<std::string> MemberSet(const std::string& resp, char type = '*') {

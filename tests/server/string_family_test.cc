@@ -6,6 +6,7 @@
 #include <string>
 
 #include "command_harness.h"
+#include "family_test_util.h"
 #include "server/string_ops.h"
 
 using namespace rowcached::server;
@@ -13,11 +14,8 @@ using namespace rowcached::server::testing;
 
 namespace {
 
-const std::string kWrongType =
-    Err("WRONGTYPE Operation against a key holding the wrong kind of value");
 const std::string kNotInt = Err("ERR value is not an integer or out of range");
 const std::string kNotFloat = Err("ERR value is not a valid float");
-const std::string kSyntax = Err("ERR syntax error");
 const std::string kTooLong = Err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
 const std::string kEmpty = Bulk("");
 
@@ -32,15 +30,6 @@ class FakeHash final : public Object {
   std::unique_ptr<Object> Clone() const override { return std::make_unique<FakeHash>(); }
   std::string_view Encoding() const override { return "listpack"; }
 };
-
-// Runs `fn` with a Db of database 0 and the shard lock of `key` held, as a handler would.
-template <typename Fn>
-auto WithKey(CommandHarness& h, std::string_view key, Fn fn) {
-  ShardLocks locks;
-  locks.LockOne(h.server().keyspace(), key);
-  Db db(&h.server().keyspace(), 0);
-  return fn(db);
-}
 
 void MakeHash(CommandHarness& h, std::string_view key) {
   WithKey(h, key, [&](Db& db) {

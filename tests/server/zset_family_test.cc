@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "command_harness.h"
+#include "family_test_util.h"
 #include "server/zset_object.h"
 #include "server/zset_ops.h"
 
@@ -662,41 +663,6 @@ const std::vector<Step> k_encoding_r2 = {
     {"ZSCORE d10 a", "$1\r\n0\r\n"},
 };
 
-const std::string kWrongType =
-    Err("WRONGTYPE Operation against a key holding the wrong kind of value");
-
-// Runs `fn(db)` under the shard locks of `keys`, as the dispatcher would.
-template <typename Fn>
-auto WithKeys(CommandHarness& h, std::vector<std::string_view> keys, Fn fn) {
-  ShardLocks locks;
-  locks.LockKeys(h.server().keyspace(), keys);
-  Db db(&h.server().keyspace(), 0);
-  return fn(db);
-}
-
-// Splits a RESP2 array of bulk strings into its elements.
-std::vector<std::string> BulkArray(const std::string& resp, size_t* pos) {
-  std::vector<std::string> out;
-  REQUIRE(resp[*pos] == '*');
-  size_t eol = resp.find("\r\n", *pos);
-  long n = std::stol(resp.substr(*pos + 1, eol - *pos - 1));
-  *pos = eol + 2;
-  for (long i = 0; i < n; ++i) {
-    REQUIRE(resp[*pos] == '$');
-    eol = resp.find("\r\n", *pos);
-    size_t len = std::stoul(resp.substr(*pos + 1, eol - *pos - 1));
-    out.push_back(resp.substr(eol + 2, len));
-    *pos = eol + 2 + len + 2;
-  }
-  return out;
-}
-std::vector<std::string> BulkArray(const std::string& resp) {
-  size_t pos = 0;
-  auto v = BulkArray(resp, &pos);
-  REQUIRE(pos == resp.size());
-  return v;
-}
-
 // ZADD key 0 <prefix>0 1 <prefix>1 ... (n members, score = index).
 void Fill(CommandHarness& h, const std::string& key, int n, const std::string& prefix = "m") {
   std::vector<std::string> args = {"ZADD", key};
@@ -842,7 +808,7 @@ TEST_CASE("ZSCAN returns a listpack whole and iterates a skiplist completely", "
       size_t len = std::stoul(reply.substr(pos + 1, eol - pos - 1));
       cursor = reply.substr(eol + 2, len);
       pos = eol + 2 + len + 2;
-      auto items = BulkArray(reply, &pos);
+      auto items = ParseBulkArray(reply, &pos);
       for (size_t i = 0; i < items.size(); i += 2) found[items[i]] = items[i + 1];
       ++steps;
     } while (cursor != "0");
@@ -868,7 +834,7 @@ TEST_CASE("ZSCAN keeps returning members present for the whole scan across resiz
     size_t len = std::stoul(reply.substr(5, eol - 5));
     cursor = reply.substr(eol + 2, len);
     size_t pos = eol + 2 + len + 2;
-    auto items = BulkArray(reply, &pos);
+    auto items = ParseBulkArray(reply, &pos);
     for (size_t i = 0; i < items.size(); i += 2) found.insert(items[i]);
     // Grow a lot, then shrink back, between steps.
     if (round == 3) Fill(h, "z", 3000, "tmp");
