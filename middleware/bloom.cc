@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "server/hyperloglog.h"
+
 namespace rowcached::middleware {
 
 namespace {
@@ -25,53 +27,9 @@ inline uint64_t Reduce(uint64_t x, uint64_t n) {
 
 }  // namespace
 
-uint64_t MurmurHash64A(const void* data, size_t len, uint64_t seed) {
-  constexpr uint64_t m = 0xc6a4a7935bd1e995ull;
-  constexpr int r = 47;
-  const auto* p = static_cast<const unsigned char*>(data);
-  uint64_t h = seed ^ (len * m);
-  const unsigned char* end = p + (len & ~size_t{7});
-  for (; p != end; p += 8) {
-    uint64_t k;
-    std::memcpy(&k, p, sizeof(k));
-    k *= m;
-    k ^= k >> r;
-    k *= m;
-    h ^= k;
-    h *= m;
-  }
-  switch (len & 7) {
-    case 7:
-      h ^= uint64_t{p[6]} << 48;
-      [[fallthrough]];
-    case 6:
-      h ^= uint64_t{p[5]} << 40;
-      [[fallthrough]];
-    case 5:
-      h ^= uint64_t{p[4]} << 32;
-      [[fallthrough]];
-    case 4:
-      h ^= uint64_t{p[3]} << 24;
-      [[fallthrough]];
-    case 3:
-      h ^= uint64_t{p[2]} << 16;
-      [[fallthrough]];
-    case 2:
-      h ^= uint64_t{p[1]} << 8;
-      [[fallthrough]];
-    case 1:
-      h ^= uint64_t{p[0]};
-      h *= m;
-  }
-  h ^= h >> r;
-  h *= m;
-  h ^= h >> r;
-  return h;
-}
-
 BloomHash HashItem(std::string_view item) {
-  uint64_t h1 = MurmurHash64A(item.data(), item.size(), kSeed);
-  uint64_t h2 = MurmurHash64A(item.data(), item.size(), h1);
+  uint64_t h1 = server::hll::MurmurHash64A(item, kSeed);
+  uint64_t h2 = server::hll::MurmurHash64A(item, h1);
   return {h1, h2};
 }
 

@@ -6,10 +6,11 @@
 // 64-bit words, hash functions k = ceil(ln(2) * bpe). 1% gives 9.6 bits/item and 7 hashes; 0.1%
 // gives 14.4 bits/item and 10 hashes.
 //
-// Hashing: one MurmurHash64A of the item (Appleby's public-domain function, written out below;
-// the same seed RedisBloom uses) gives h1, a second MurmurHash64A seeded with h1 gives h2; probe
-// i is h1 + i*h2 (Kirsch-Mitzenmacher double hashing), mapped onto [0, bits) by a multiply-shift
-// ((x * bits) >> 64, Lemire) instead of a division. Two 64-bit hashes per item, whatever k is.
+// Hashing: one MurmurHash64A of the item (Appleby's public-domain function, shared with the
+// HyperLogLog code in server/hyperloglog.h; the seed RedisBloom uses) gives h1, a second
+// MurmurHash64A seeded with h1 gives h2; probe i is h1 + i*h2 (Kirsch-Mitzenmacher double
+// hashing), mapped onto [0, bits) by a multiply-shift ((x * bits) >> 64, Lemire) instead of a
+// division. Two 64-bit hashes per item, whatever k is.
 // Hashing is deterministic (no per-process seed) so filters compare across runs and tests.
 //
 // Scaling (ScalableBloom, as RedisBloom's SBChain): when the newest sub-filter holds `capacity`
@@ -37,9 +38,6 @@
 #include <vector>
 
 namespace rowcached::middleware {
-
-// Appleby's MurmurHash64A. Reads 8-byte blocks in the machine's (little-endian) byte order.
-uint64_t MurmurHash64A(const void* data, size_t len, uint64_t seed);
 
 // The two hashes of an item that drive every probe (see the design comment).
 struct BloomHash {
