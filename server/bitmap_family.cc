@@ -352,7 +352,7 @@ constexpr std::string_view kBitOffsetError = "ERR bit offset is not an integer o
 
 bool ParseOffsetOrReply(CommandContext& ctx, std::string_view arg, int field_bits,
                         uint64_t* offset) {
-  if (ParseBitOffset(arg, field_bits, ctx.server.options().proto_max_bulk_len, offset)) {
+  if (ParseBitOffset(arg, field_bits, ctx.server.proto_max_bulk_len(), offset)) {
     return true;
   }
   ctx.reply.Error(kBitOffsetError);

@@ -128,7 +128,7 @@ OpResult<bool> OpPfMerge(Db& db, std::string_view dest,
 namespace {
 
 size_t SparseMaxBytes(const CommandContext& ctx) {
-  return static_cast<size_t>(ctx.server.options().hll_sparse_max_bytes);
+  return static_cast<size_t>(ctx.server.hll_sparse_max_bytes());
 }
 
 void CmdPfAdd(CommandContext& ctx) {

@@ -14,6 +14,8 @@ ServerContext::ServerContext(Options options, const Clock* clock)
       options_(std::move(options)),
       keyspace_(options_.databases, clock),
       notify_flags_(options_.notify_keyspace_events),
+      proto_max_bulk_len_(options_.proto_max_bulk_len),
+      hll_sparse_max_bytes_(options_.hll_sparse_max_bytes),
       watches_(options_.databases),
       blocking_(std::make_unique<Blocking>(*this)) {
   keyspace_.eviction_config().Load(options_);

@@ -88,9 +88,16 @@ class ServerContext {
     fn(options_);
     keyspace_.eviction_config().Load(options_);
     notify_flags_.store(options_.notify_keyspace_events, std::memory_order_relaxed);
+    proto_max_bulk_len_.store(options_.proto_max_bulk_len, std::memory_order_relaxed);
+    hll_sparse_max_bytes_.store(options_.hll_sparse_max_bytes, std::memory_order_relaxed);
   }
-  // Options::notify_keyspace_events without the configuration mutex (read on every write).
+  // Options read by commands on the request path, without the configuration mutex and the copy
+  // of options().
   uint32_t notify_flags() const { return notify_flags_.load(std::memory_order_relaxed); }
+  int64_t proto_max_bulk_len() const { return proto_max_bulk_len_.load(std::memory_order_relaxed); }
+  int64_t hll_sparse_max_bytes() const {
+    return hll_sparse_max_bytes_.load(std::memory_order_relaxed);
+  }
 
   // Pub/sub channels and patterns; WATCHed keys.
   PubSub& pubsub() { return pubsub_; }
@@ -141,6 +148,8 @@ class ServerContext {
   ServerStats stats_;
   Evictor evictor_;
   std::atomic<uint32_t> notify_flags_{0};
+  std::atomic<int64_t> proto_max_bulk_len_{0};
+  std::atomic<int64_t> hll_sparse_max_bytes_{0};
   PubSub pubsub_;
   WatchRegistry watches_;
   std::atomic<uint64_t> next_client_id_{0};

@@ -498,7 +498,7 @@ void CmdSPop(CommandContext& ctx) {
 // bound (what was written is dropped), so the buffer never holds much more than the bound.
 void ReplyRandomDraws(CommandContext& ctx, const SetObject& set, uint64_t draws,
                       std::mt19937_64& rng) {
-  const uint64_t max_bytes = static_cast<uint64_t>(ctx.server.options().proto_max_bulk_len);
+  const uint64_t max_bytes = static_cast<uint64_t>(ctx.server.proto_max_bulk_len());
   const char* const kTooLarge = "ERR reply would exceed proto-max-bulk-len: count is too large";
   if (draws > max_bytes / 6) {
     ctx.reply.Error(kTooLarge);

@@ -635,7 +635,7 @@ void CmdIncrByFloat(CommandContext& ctx) {
 
 void CmdAppend(CommandContext& ctx) {
   Db db = ctx.db();
-  auto r = OpAppend(db, ctx.arg(1), ctx.arg(2), ctx.server.options().proto_max_bulk_len);
+  auto r = OpAppend(db, ctx.arg(1), ctx.arg(2), ctx.server.proto_max_bulk_len());
   if (!r.ok()) return ctx.reply.Error(r.status);
   KeyChanged(ctx, kNotifyString, "append", ctx.arg(1));
   ctx.reply.Integer(r.value);
@@ -665,7 +665,7 @@ void CmdSetRange(CommandContext& ctx) {
   if (!ParseInt64(ctx.arg(2), &offset)) return ctx.reply.Error(Status::kNotInteger);
   if (offset < 0) return ctx.reply.Error(Status::kOffsetOutOfRange);
   Db db = ctx.db();
-  auto r = OpSetRange(db, ctx.arg(1), offset, ctx.arg(3), ctx.server.options().proto_max_bulk_len);
+  auto r = OpSetRange(db, ctx.arg(1), offset, ctx.arg(3), ctx.server.proto_max_bulk_len());
   if (!r.ok()) return ctx.reply.Error(r.status);
   // An empty value changes nothing (and creates no key).
   if (!ctx.arg(3).empty()) KeyChanged(ctx, kNotifyString, "setrange", ctx.arg(1));
@@ -708,7 +708,7 @@ void CmdLcs(CommandContext& ctx) {
   }
   // The dynamic program's table is transient memory Redis bounds by proto-max-bulk-len.
   uint64_t table_bytes = (uint64_t{a.size()} + 1) * (uint64_t{b.size()} + 1) * sizeof(uint32_t);
-  if (table_bytes > static_cast<uint64_t>(ctx.server.options().proto_max_bulk_len)) {
+  if (table_bytes > static_cast<uint64_t>(ctx.server.proto_max_bulk_len())) {
     return ctx.reply.Error(
         "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
   }
