@@ -115,8 +115,10 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
   // itself) the message goes straight after the replies already written, as in Redis; otherwise
   // it is posted to this connection's thread, which keeps it after every earlier reply.
   void Push(std::string bytes) {
-    // Every socket is made on an io_context (NetworkServer::Impl::ios).
-    auto* io = socket_.get_executor().target<asio::io_context::executor_type>();
+    // Every socket is made on an io_context (NetworkServer::Impl::ios). `target` points into
+    // the executor object, so that must outlive its use.
+    const auto socket_executor = socket_.get_executor();
+    const auto* io = socket_executor.target<asio::io_context::executor_type>();
     if (io != nullptr && io->running_in_this_thread() && processing_) {
       out_.append(bytes);  // ProcessInput flushes when it ends
       return;
