@@ -15,6 +15,8 @@ inline const std::string kWrongType =
     Err("WRONGTYPE Operation against a key holding the wrong kind of value");
 inline const std::string kNotInteger = Err("ERR value is not an integer or out of range");
 inline const std::string kSyntax = Err("ERR syntax error");
+// The last page of a scan that found nothing.
+inline const std::string kEmptyScan = "*2\r\n$1\r\n0\r\n*0\r\n";
 
 // Runs `fn(db)` on database 0 under the shard locks of `keys`, as the dispatcher would.
 template <typename Fn>
@@ -27,6 +29,11 @@ auto WithKeys(CommandHarness& h, const std::vector<std::string_view>& keys, Fn f
 template <typename Fn>
 auto WithKey(CommandHarness& h, std::string_view key, Fn fn) {
   return WithKeys(h, {key}, fn);
+}
+
+// Whether `key` is live in database 0, looked up as a command would (expired keys are absent).
+inline bool Exists(CommandHarness& h, std::string_view key) {
+  return WithKey(h, key, [&](Db& db) { return db.Find(key) != nullptr; });
 }
 
 // The elements of an aggregate of bulk strings whose header byte is `type` ('*' array, '~'

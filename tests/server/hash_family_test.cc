@@ -19,12 +19,6 @@ using namespace rowcached::server::testing;
 namespace {
 
 const std::string kEmpty = "*0\r\n";
-const std::string kEmptyScan = "*2\r\n$1\r\n0\r\n*0\r\n";
-
-bool Exists(CommandHarness& h, std::string_view key) {
-  return WithKey(h, key, [&](Db& db) { return db.Find(key) != nullptr; });
-}
-
 // A flat field/value array as a map; REQUIREs no field twice.
 std::map<std::string, std::string> PairsOf(const std::vector<std::string>& flat) {
   REQUIRE(flat.size() % 2 == 0);

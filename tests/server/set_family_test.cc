@@ -20,12 +20,6 @@ using namespace rowcached::server::testing;
 namespace {
 
 const std::string kEmpty = "*0\r\n";
-const std::string kEmptyScan = "*2\r\n$1\r\n0\r\n*0\r\n";
-
-bool Exists(CommandHarness& h, std::string_view key) {
-  return WithKeys(h, {key}, [&](Db& db) { return db.Find(key) != nullptr; });
-}
-
 std::set<std::string> MemberSet(const std::string& resp, char type = '*') {
   auto v = BulkArray(resp, type);
   return std::set<std::string>(v.begin(), v.end());

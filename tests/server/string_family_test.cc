@@ -48,10 +48,6 @@ int64_t Pttl(CommandHarness& h, std::string_view key) {
   });
 }
 
-bool Exists(CommandHarness& h, std::string_view key) {
-  return WithKey(h, key, [&](Db& db) { return db.Find(key) != nullptr; });
-}
-
 uint64_t Hits(CommandHarness& h) { return h.server().keyspace().stats().keyspace_hits.load(); }
 uint64_t Misses(CommandHarness& h) { return h.server().keyspace().stats().keyspace_misses.load(); }
 
