@@ -1,0 +1,89 @@
+#include "server/background_child.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace rowcached::server {
+
+BackgroundChild::~BackgroundChild() { Kill(); }
+
+bool BackgroundChild::Start(Keyspace& ks, Kind kind, const std::function<void()>& at_fork,
+                            std::function<int()> work, std::function<void(bool ok)> on_done,
+                            std::string* error) {
+  std::lock_guard l(mu_);
+  if (kind_ != Kind::kNone) {
+    *error = "a background child is already running";
+    return false;
+  }
+  pid_t pid;
+  {
+    ShardLocks locks;
+    locks.LockAll(ks);
+    if (at_fork) at_fork();
+    pid = fork();
+    if (pid == 0) {
+      // The child: single-threaded from here on. The shard locks it "holds" are copies; nothing
+      // in it will take them again.
+      _exit(work());
+    }
+  }
+  if (pid < 0) {
+    *error = std::string("fork failed: ") + std::strerror(errno);
+    return false;
+  }
+  kind_ = kind;
+  pid_ = pid;
+  on_done_ = std::move(on_done);
+  return true;
+}
+
+BackgroundChild::Kind BackgroundChild::running() const {
+  std::lock_guard l(mu_);
+  return kind_;
+}
+
+pid_t BackgroundChild::pid() const {
+  std::lock_guard l(mu_);
+  return pid_;
+}
+
+bool BackgroundChild::Reap(bool block) {
+  std::function<void(bool)> done;
+  bool ok = false;
+  {
+    std::lock_guard l(mu_);
+    if (kind_ == Kind::kNone) return false;
+    int status = 0;
+    pid_t r;
+    do {
+      r = waitpid(pid_, &status, block ? 0 : WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r == 0) return false;  // still running
+    ok = r == pid_ && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    kind_ = Kind::kNone;
+    pid_ = -1;
+    done = std::move(on_done_);
+    on_done_ = nullptr;
+  }
+  if (done) done(ok);
+  return true;
+}
+
+bool BackgroundChild::Poll() { return Reap(false); }
+
+void BackgroundChild::Wait() { Reap(true); }
+
+void BackgroundChild::Kill() {
+  {
+    std::lock_guard l(mu_);
+    if (kind_ == Kind::kNone) return;
+    kill(pid_, SIGUSR1);
+  }
+  Reap(true);
+}
+
+}  // namespace rowcached::server

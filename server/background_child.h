@@ -1,0 +1,63 @@
+// One background child process at a time, as Redis keeps for BGSAVE and BGREWRITEAOF.
+//
+// Start() takes every shard lock, so no command is half-way through, runs `at_fork` (still under
+// the locks: the append-only file switches to a new increment file at exactly this point),
+// forks, and lets go of the locks in the parent. The child owns a copy-on-write image of the
+// keyspace frozen between two commands; it runs `work` and leaves with _exit(work()), so no
+// destructor or atexit handler of the parent's state runs in it. `work` must only read the
+// keyspace and write files: other threads' locks (configuration, pub/sub, logging) may be held
+// forever in the child, so it must not log or read the live configuration (capture what it
+// needs before Start).
+//
+// The parent learns of the child's end from Poll() (the cron calls it), which reaps it and runs
+// `on_done(ok)` there, ok = exit status 0.
+//
+// Thread-safety: every method may be called from any thread; `on_done` runs on the thread that
+// calls Poll() or Kill(), without the object's lock held. Start() REQUIRES the calling thread
+// holds no shard lock (it takes them all in order).
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "server/keyspace.h"
+
+namespace rowcached::server {
+
+class BackgroundChild {
+ public:
+  enum class Kind { kNone, kRdb, kAof };
+
+  BackgroundChild() = default;
+  BackgroundChild(const BackgroundChild&) = delete;
+  BackgroundChild& operator=(const BackgroundChild&) = delete;
+  ~BackgroundChild();  // kills a child still running
+
+  // Forks a child of `kind`. False with `*error` set when a child is already running or fork
+  // failed ("Background save already in progress" is the caller's wording to choose).
+  bool Start(Keyspace& ks, Kind kind, const std::function<void()>& at_fork,
+             std::function<int()> work, std::function<void(bool ok)> on_done, std::string* error);
+
+  Kind running() const;
+  pid_t pid() const;
+  // Reaps a finished child without waiting and runs its on_done. True if one was reaped.
+  bool Poll();
+  // Waits for the running child to end and runs its on_done.
+  void Wait();
+  // Kills the running child (SIGUSR1, as Redis does, so it is not mistaken for a crash in the
+  // logs), reaps it and runs on_done(false).
+  void Kill();
+
+ private:
+  bool Reap(bool block);
+
+  mutable std::mutex mu_;
+  Kind kind_ = Kind::kNone;
+  pid_t pid_ = -1;
+  std::function<void(bool ok)> on_done_;
+};
+
+}  // namespace rowcached::server
