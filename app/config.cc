@@ -233,6 +233,17 @@ const std::vector<std::pair<std::string, std::vector<KeyDef>>>& Schema() {
               c.server.save = rules;
               return std::string();
             }},
+           {"dbfilename", Kind::kString, CFG(ExpectString(n, &c.server.dbfilename))},
+           {"rdbcompression", Kind::kBool, CFG(ExpectBool(n, &c.server.rdbcompression))},
+           {"appendfilename", Kind::kString, CFG(ExpectString(n, &c.server.appendfilename))},
+           {"appenddirname", Kind::kString, CFG(ExpectString(n, &c.server.appenddirname))},
+           {"aof_load_truncated", Kind::kBool, CFG(ExpectBool(n, &c.server.aof_load_truncated))},
+           {"aof_use_rdb_preamble", Kind::kBool,
+            CFG(ExpectBool(n, &c.server.aof_use_rdb_preamble))},
+           {"auto_aof_rewrite_percentage", Kind::kInt,
+            CFG(ExpectInt(n, 0, INT32_MAX, &c.server.auto_aof_rewrite_percentage))},
+           {"auto_aof_rewrite_min_size", Kind::kMemory,
+            CFG(ExpectMemory(n, &c.server.auto_aof_rewrite_min_size))},
        }},
       {"database",
        {

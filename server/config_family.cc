@@ -48,6 +48,44 @@ std::string SetEnum(std::string* field, std::string_view v,
   }();
 }
 
+std::string YesNo(bool b) { return b ? "yes" : "no"; }
+
+std::string SetBool(bool* field, std::string_view v) {
+  if (EqualsIgnoreCase(v, "yes")) {
+    *field = true;
+  } else if (EqualsIgnoreCase(v, "no")) {
+    *field = false;
+  } else {
+    return "argument must be 'yes' or 'no'";
+  }
+  return "";
+}
+
+// CONFIG SET save "3600 1 300 100": pairs of positive integers, or "" for no snapshots.
+std::string SetSave(std::vector<std::string>* rules, std::string_view v) {
+  std::vector<std::string_view> words;
+  size_t i = 0;
+  while (i < v.size()) {
+    while (i < v.size() && v[i] == ' ') ++i;
+    size_t j = i;
+    while (j < v.size() && v[j] != ' ') ++j;
+    if (j > i) words.push_back(v.substr(i, j - i));
+    i = j;
+  }
+  if (words.size() % 2 != 0) return "Invalid save parameters";
+  std::vector<std::string> parsed;
+  for (size_t k = 0; k < words.size(); k += 2) {
+    int64_t secs, changes;
+    if (!ParseInt64(words[k], &secs) || !ParseInt64(words[k + 1], &changes) || secs < 1 ||
+        changes < 0) {
+      return "Invalid save parameters";
+    }
+    parsed.push_back(std::string(words[k]) + " " + std::string(words[k + 1]));
+  }
+  *rules = std::move(parsed);
+  return "";
+}
+
 std::string JoinSave(const std::vector<std::string>& rules) {
   std::string s;
   for (const auto& r : rules) s += (s.empty() ? "" : " ") + r;
@@ -116,10 +154,30 @@ const std::vector<ConfigParam>& Params() {
       {"timeout", [](const Options& o) { return Int64ToString(o.timeout); },
        [](Options& o, std::string_view v) { return SetInt(&o.timeout, v, 0, INT32_MAX); }},
       {"dir", [](const Options& o) { return o.dir; }, nullptr},
-      {"appendonly", [](const Options& o) { return std::string(o.appendonly ? "yes" : "no"); },
-       nullptr},
-      {"appendfsync", [](const Options& o) { return o.appendfsync; }, nullptr},
-      {"save", [](const Options& o) { return JoinSave(o.save); }, nullptr},
+      {"appendonly", [](const Options& o) { return YesNo(o.appendonly); }, nullptr},
+      {"appendfsync", [](const Options& o) { return o.appendfsync; },
+       [](Options& o, std::string_view v) {
+         return SetEnum(&o.appendfsync, v, {"always", "everysec", "no"});
+       }},
+      {"save", [](const Options& o) { return JoinSave(o.save); },
+       [](Options& o, std::string_view v) { return SetSave(&o.save, v); }},
+      {"dbfilename", [](const Options& o) { return o.dbfilename; }, nullptr},
+      {"rdbcompression", [](const Options& o) { return YesNo(o.rdbcompression); },
+       [](Options& o, std::string_view v) { return SetBool(&o.rdbcompression, v); }},
+      {"appendfilename", [](const Options& o) { return o.appendfilename; }, nullptr},
+      {"appenddirname", [](const Options& o) { return o.appenddirname; }, nullptr},
+      {"aof-load-truncated", [](const Options& o) { return YesNo(o.aof_load_truncated); },
+       [](Options& o, std::string_view v) { return SetBool(&o.aof_load_truncated, v); }},
+      {"aof-use-rdb-preamble", [](const Options& o) { return YesNo(o.aof_use_rdb_preamble); },
+       [](Options& o, std::string_view v) { return SetBool(&o.aof_use_rdb_preamble, v); }},
+      {"auto-aof-rewrite-percentage",
+       [](const Options& o) { return Int64ToString(o.auto_aof_rewrite_percentage); },
+       [](Options& o, std::string_view v) {
+         return SetInt(&o.auto_aof_rewrite_percentage, v, 0, INT32_MAX);
+       }},
+      {"auto-aof-rewrite-min-size",
+       [](const Options& o) { return Int64ToString(o.auto_aof_rewrite_min_size); },
+       [](Options& o, std::string_view v) { return SetMemory(&o.auto_aof_rewrite_min_size, v); }},
   };
   return params;
 }

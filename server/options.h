@@ -24,14 +24,22 @@ struct Options {
   int64_t maxmemory = 0;  // bytes; 0 = unlimited
   std::string maxmemory_policy = "noeviction";
   int64_t maxmemory_samples = 5;
-  int64_t lfu_log_factor = 10;  // LFU counter growth: higher = more hits per step
-  int64_t lfu_decay_time = 1;   // minutes per LFU counter decrement; 0 = never decay
+  int64_t lfu_log_factor = 10;          // LFU counter growth: higher = more hits per step
+  int64_t lfu_decay_time = 1;           // minutes per LFU counter decrement; 0 = never decay
   uint32_t notify_keyspace_events = 0;  // NotifyClass bits (notify.h); CONFIG SET takes letters
   // Persistence settings, reported by CONFIG GET / INFO persistence.
   std::string dir = "./data";
   bool appendonly = false;
   std::string appendfsync = "everysec";
   std::vector<std::string> save = {"3600 1", "300 100", "60 10000"};
+  std::string dbfilename = "dump.rdb";
+  bool rdbcompression = true;  // LZF-compress strings longer than 20 bytes in RDB files
+  std::string appendfilename = "appendonly.aof";  // base name of the AOF's parts
+  std::string appenddirname = "appendonlydir";    // the AOF's directory, under `dir`
+  bool aof_load_truncated = true;             // a truncated last AOF command is dropped, not fatal
+  bool aof_use_rdb_preamble = true;           // an AOF rewrite writes its base as an RDB file
+  int64_t auto_aof_rewrite_percentage = 100;  // rewrite when the AOF grew this % since the last
+  int64_t auto_aof_rewrite_min_size = 64LL * 1024 * 1024;  // ... and is at least this big
 };
 
 }  // namespace rowcached::server
