@@ -62,6 +62,7 @@ class KeyInterceptor {
 };
 
 class Blocking;
+class CommandLog;
 
 class ServerContext {
  public:
@@ -129,6 +130,11 @@ class ServerContext {
   }
   KeyInterceptor* key_interceptor() const { return interceptor_.get(); }
 
+  // The append-only file, when `appendonly` is on (command_log.h); null otherwise. Installed
+  // before serving; the dispatcher appends to it.
+  void set_command_log(CommandLog* log) { command_log_.store(log, std::memory_order_release); }
+  CommandLog* command_log() const { return command_log_.load(std::memory_order_acquire); }
+
   // SHUTDOWN: the network layer installs the hook; commands call RequestShutdown().
   void set_shutdown_hook(std::function<void()> hook) { shutdown_hook_ = std::move(hook); }
   void RequestShutdown() {
@@ -158,6 +164,7 @@ class ServerContext {
   std::vector<std::pair<std::string, InfoSection>> extra_info_;
   std::function<void()> shutdown_hook_;
   std::shared_ptr<KeyInterceptor> interceptor_;
+  std::atomic<CommandLog*> command_log_{nullptr};
   std::unique_ptr<Blocking> blocking_;
 };
 

@@ -1,0 +1,33 @@
+// Where the commands that changed the keyspace go to be made durable: the append-only file
+// (aof.h). The dispatcher appends each write command that changed something, once it ran and
+// while it still holds its shard locks, so the log's order is the order in which the keys were
+// changed; commands on different keys of different shards may interleave in any order, which is
+// fine, as they commute.
+//
+// What is appended is the command as it must be replayed, deterministic whatever the time and
+// the random state at replay: relative expiries become absolute (EXPIRE -> PEXPIREAT, SET EX ->
+// SET PXAT), SPOP becomes SREM of the members it took, INCRBYFLOAT becomes SET with KEEPTTL, a
+// blocking pop served later becomes its non-blocking form; keys deleted by expiry or eviction
+// become DEL; a transaction is framed by MULTI and EXEC.
+//
+// Thread-safety: Append and AwaitDurable are called from I/O threads (and any thread that
+// changes the keyspace: the cron's expiry, eviction) concurrently; implementations lock.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+namespace rowcached::server {
+
+class CommandLog {
+ public:
+  virtual ~CommandLog() = default;
+  // One command to replay in database `db`. Cheap: copies the bytes into a buffer.
+  virtual void Append(int db, const std::vector<std::string_view>& args) = 0;
+  // Returns once every command this thread appended is as durable as `appendfsync` asks
+  // (handed to the kernel; fsynced too under "always"). The network layer calls it before it
+  // sends the replies of those commands, so no reply acknowledges a write that could be lost.
+  virtual void AwaitDurable() = 0;
+};
+
+}  // namespace rowcached::server
