@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "server/dispatch.h"
+#include "server/persistence.h"
 #include "server/resp_parser.h"
 
 namespace rowcached::server {
@@ -347,6 +348,7 @@ struct NetworkServer::Impl {
       if (stop) break;
       lock.unlock();
       context.keyspace().ActiveExpireCycle(1000 * 1000 / hz / 4);
+      context.persistence().Cron();
       auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::steady_clock::now().time_since_epoch())
                      .count();

@@ -58,6 +58,7 @@ std::string FormatNotifyFlags(uint32_t flags) {
 }
 
 void KeyModified(ServerContext& server, int db, std::string_view key) {
+  server.AddDirty(1);
   server.watches().Touch(server.keyspace(), db, key);
 }
 

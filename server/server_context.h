@@ -63,6 +63,7 @@ class KeyInterceptor {
 
 class Blocking;
 class CommandLog;
+class Persistence;
 
 class ServerContext {
  public:
@@ -130,6 +131,13 @@ class ServerContext {
   }
   KeyInterceptor* key_interceptor() const { return interceptor_.get(); }
 
+  // Redis' server.dirty: changes to the keyspace since start (KeyModified counts them).
+  uint64_t dirty() const { return dirty_.load(std::memory_order_relaxed); }
+  void AddDirty(uint64_t n) { dirty_.fetch_add(n, std::memory_order_relaxed); }
+
+  // RDB snapshots, the `save` schedule and loading at start-up (persistence.h).
+  Persistence& persistence() { return *persistence_; }
+
   // The append-only file, when `appendonly` is on (command_log.h); null otherwise. Installed
   // before serving; the dispatcher appends to it.
   void set_command_log(CommandLog* log) { command_log_.store(log, std::memory_order_release); }
@@ -165,7 +173,9 @@ class ServerContext {
   std::function<void()> shutdown_hook_;
   std::shared_ptr<KeyInterceptor> interceptor_;
   std::atomic<CommandLog*> command_log_{nullptr};
+  std::atomic<uint64_t> dirty_{0};
   std::unique_ptr<Blocking> blocking_;
+  std::unique_ptr<Persistence> persistence_;
 };
 
 // Registers every built-in command family.
@@ -182,6 +192,7 @@ void RegisterServerFamily(Registry& registry);
 void RegisterClientFamily(Registry& registry);
 void RegisterMultiFamily(Registry& registry);
 void RegisterPubSubFamily(Registry& registry);
+void RegisterPersistenceFamily(Registry& registry);
 // Leaves MULTI and forgets the watched keys (Redis' discardTransaction; multi_family.cc).
 void DiscardTransaction(ServerContext& server, ClientState& client);
 // Parts of the server family kept in their own files.
