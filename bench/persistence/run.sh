@@ -126,8 +126,8 @@ awk -v n="$LOAD_KEYS" -v len="$VALUE_LEN" 'BEGIN {
   }
 }' >"$WORK/load.resp"
 
-# restart_time KIND NAME [ARGS...]: starts on NAME's files, prints the milliseconds to the
-# first PONG; checks the keys are all there; stops the server.
+# restart_time KIND NAME [ARGS...]: starts on NAME's files, sets RESTART_MS to the milliseconds
+# to the first PONG; checks the keys are all there; stops the server.
 restart_time() {
   local kind=$1 name=$2 port t0 t1 keys
   shift 2
@@ -141,7 +141,7 @@ restart_time() {
   keys=$(redis-cli -p "$port" dbsize)
   [[ $keys == "$LOAD_KEYS" ]] || die "$kind restarted with $keys keys, not $LOAD_KEYS"
   stop_server "$LAUNCHED_PID"
-  echo $(((t1 - t0) / 1000000))
+  RESTART_MS=$(((t1 - t0) / 1000000))
 }
 
 declare -A LOAD_MS
@@ -159,9 +159,9 @@ for kind in redis rowcached; do
     fi
     stop_server "$SERVER_PID"
     for ((round = 1; round <= ROUNDS; round++)); do
-      ms=$(restart_time "$kind" "$name" "${args[@]}")
-      LOAD_MS[$kind/$mode]+="$ms "
-      printf '  %-9s from %-3s %6d ms\n' "$kind" "$mode" "$ms"
+      restart_time "$kind" "$name" "${args[@]}"
+      LOAD_MS[$kind/$mode]+="$RESTART_MS "
+      printf '  %-9s from %-3s %6d ms\n' "$kind" "$mode" "$RESTART_MS"
     done
   done
 done
