@@ -95,6 +95,8 @@ class Fixture {
   }
 
   const std::string& dir() const { return dir_; }
+  // The directory outlives this fixture (for a restarted one; the test removes it).
+  void KeepDir() { owns_dir_ = false; }
 
   void Sql(const std::string& sql) {
     auto r = adapters::RunSqlForTesting(*admin_, sql);
@@ -438,6 +440,7 @@ TEST_CASE("rows kept in a snapshot are re-validated against the database after a
           "[rowcache][persistence]") {
   auto f = std::make_unique<Fixture>();
   std::string dir = f->dir();
+  f->KeepDir();
   REQUIRE(f->Run({"ROW.GET", "products", "7"}) == RowReply(7, "p7", "7.50", 70));
   REQUIRE(f->Run({"ROW.GET", "products", "8"}) == RowReply(8, "p8", "8.50", 80));
   REQUIRE(f->Run({"SET", "plain", "kept"}) == kOk);
@@ -447,6 +450,15 @@ TEST_CASE("rows kept in a snapshot are re-validated against the database after a
   f.reset();
 
   Fixture restarted(nullptr, dir);
+  {
+    // The saved rows are back as rows (kept for on_timeout = "stale"), not as plain hashes.
+    server::ShardLocks locks;
+    locks.LockAll(restarted.h().server().keyspace());
+    server::Db db(&restarted.h().server().keyspace(), 0);
+    server::Entry* e = db.Find("products:7", false, false);
+    REQUIRE(e != nullptr);
+    CHECK(e->type() == server::ValueType::kRow);
+  }
   // The saved copy of row 7 is older than the database: it must not be served.
   REQUIRE(restarted.Run({"ROW.GET", "products", "7"}) == RowReply(7, "p7", "77.00", 70));
   REQUIRE(restarted.Run({"HGET", "products:8", "price"}) == Bulk("8.50"));
