@@ -296,6 +296,18 @@ void ExpireGeneric(CommandContext& ctx, int64_t unit_ms, bool relative) {
   bool deleted = false;
   bool changed = OpExpire(db, ctx.arg(1), at_ms, flags, &deleted) == Status::kOk;
   if (changed) KeyChanged(ctx, kNotifyGeneric, deleted ? "del" : "expire", ctx.arg(1));
+  // Logged as the absolute time in milliseconds (with the same NX|XX|GT|LT, which hold again
+  // at replay), or as the DEL it amounted to: Redis 7.0's form.
+  if (changed && ctx.logging()) {
+    if (deleted) {
+      ctx.PropagateAs({"DEL", std::string(ctx.arg(1))});
+    } else if (relative || unit_ms != 1) {
+      std::vector<std::string> command = {"PEXPIREAT", std::string(ctx.arg(1)),
+                                          Int64ToString(at_ms)};
+      command.insert(command.end(), ctx.args.begin() + 3, ctx.args.end());
+      ctx.PropagateAs(std::move(command));
+    }
+  }
   ctx.reply.Integer(changed ? 1 : 0);
 }
 
@@ -511,6 +523,7 @@ void CmdSwapDb(CommandContext& ctx) {
     ctx.reply.Error(s);
     return;
   }
+  CountChanges(ctx.server, 1);
   // Clients blocked in either database may now see lists where they waited.
   ctx.server.blocking().DatabaseReady(a);
   ctx.server.blocking().DatabaseReady(b);

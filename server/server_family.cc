@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "server/info.h"
+#include "server/notify.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
@@ -184,10 +185,16 @@ bool ParseFlushMode(CommandContext& ctx) {
 void FlushAndTouch(CommandContext& ctx, int db) {
   Keyspace& ks = ctx.server.keyspace();
   ctx.locks.LockAll(ks);
+  uint64_t removed = 0;
   for (int i = 0; i < ks.databases(); ++i) {
-    if (db < 0 || db == i) ctx.server.watches().TouchDb(ks, i, -1);
+    if (db < 0 || db == i) {
+      ctx.server.watches().TouchDb(ks, i, -1);
+      removed += Db(&ks, i).Size();
+    }
   }
   ks.Flush(db);  // re-entrant: the shards are already ours
+  // Redis counts the keys removed, plus one so that even an empty flush is logged.
+  CountChanges(ctx.server, removed + 1);
 }
 
 void CmdFlushDb(CommandContext& ctx) {
