@@ -50,7 +50,7 @@ Status OpExpire(Db& db, std::string_view key, int64_t at_ms, unsigned flags, boo
   // No TTL is an infinite one: GT never passes, LT always does.
   if ((flags & kExpireGt) && (current == -1 || at_ms <= current)) return Status::kNotAllowed;
   if ((flags & kExpireLt) && current != -1 && at_ms >= current) return Status::kNotAllowed;
-  bool in_past = at_ms <= db.NowMs();
+  bool in_past = db.keyspace().AlreadyExpired(at_ms);
   if (deleted != nullptr) *deleted = in_past;
   if (in_past) {
     (void)db.Delete(key);

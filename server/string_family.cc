@@ -108,7 +108,7 @@ OpResult<std::optional<std::string>> OpGetEx(Db& db, std::string_view key,
       break;
     case GetExParams::Ttl::kExpireAt:
       // EXAT/PXAT in the past delete at once, as Redis' checkAlreadyExpired.
-      if (params.expire_at_ms <= db.NowMs()) {
+      if (db.keyspace().AlreadyExpired(params.expire_at_ms)) {
         db.Delete(key);
         change = "del";
       } else {
