@@ -529,7 +529,7 @@ class Workload {
     std::string v = "v" + std::to_string(Pick(50));
     std::string secs = std::to_string(1 + Pick(6));
     std::string ms = std::to_string(100 + Pick(6000));
-    switch (Pick(62)) {
+    switch (Pick(85)) {
       case 0:
         return {"SET", s, v};
       case 1:
@@ -653,6 +653,52 @@ class Workload {
       case 60:
         return Pick(40) == 0 ? std::vector<std::string>{"FLUSHDB"}
                              : std::vector<std::string>{"GET", s};
+      case 61:
+        return {"LINSERT", l, "BEFORE", "w", v};
+      case 62:
+        return {"LSET", l, "0", v};
+      case 63:
+        return {"LREM", l, "1", "w"};
+      case 64:
+        return {"RPUSHX", l, v};
+      case 65:
+        return {"HSETNX", h, "f" + std::to_string(Pick(5)), v};
+      case 66:
+        return {"ZREM", z, v};
+      case 67:
+        return {"ZREMRANGEBYSCORE", z, "0", std::to_string(Pick(5))};
+      case 68:
+        return {"ZRANGESTORE", z2, z, "0", "2"};
+      case 69:
+        return {"ZINTERSTORE", z, "2", z, z2, "WEIGHTS", "2", "3"};
+      case 70:
+        return {"SDIFFSTORE", st, st2, Key("st", 4)};
+      case 71:
+        return {"BITOP", "OR", s, s, Key("s", 6)};
+      case 72:
+        return {"BITFIELD", s, "INCRBY", "u8", "0", "7"};
+      case 73:
+        return {"MSETNX", s, v, Key("s", 6), v};
+      case 74:
+        return {"SETNX", s, v};
+      case 75:
+        return {"DECR", n};
+      case 76:
+        return {"RENAMENX", any, AnyKey()};
+      case 77:
+        return {"UNLINK", any};
+      case 78:
+        return {"PEXPIREAT", any, std::to_string(1'700'000'000'000 + Pick(60'000))};
+      case 79:
+        return {"GETEX", s, "PXAT", std::to_string(1'700'000'000'000 + Pick(60'000))};
+      case 80:
+        return {"ZINCRBY", z, "-0.1", v};
+      case 81:
+        return {"SMOVE", st, st2, std::to_string(Pick(20))};
+      case 82:
+        return {"HDEL", h, "x", "i"};
+      case 83:
+        return {"LMPOP", "2", l, l2, "RIGHT", "COUNT", "3"};
       default:
         return {"SUNIONSTORE", st2, st, z};  // WRONGTYPE sometimes
     }
