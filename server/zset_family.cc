@@ -1066,8 +1066,9 @@ bool TryPopFirst(ServerContext& server, Db& db, const std::vector<std::string_vi
     // The pop of [B]ZMPOP and BZPOPMIN/MAX, served at once or later, is logged as the ZPOPMIN or
     // ZPOPMAX of the key it took from, with the count it took for [B]ZMPOP, as Redis 7.0.
     *log_as = {max ? "ZPOPMAX" : "ZPOPMIN", std::string(key)};
-    if (shape == PopReply::kMPop)
+    if (shape == PopReply::kMPop) {
       log_as->push_back(Int64ToString(static_cast<int64_t>(r.value.size())));
+    }
   }
   if (shape == PopReply::kBlockingPop) {
     reply.Array(3);
