@@ -1,6 +1,7 @@
 #include "server/dispatch.h"
 
 #include "server/blocking.h"
+#include "server/propagate.h"
 
 namespace rowcached::server {
 
@@ -199,7 +200,9 @@ void RunBuiltin(CommandContext& ctx) {
       ctx.locks.LockKeys(ks, keys);
     }
   }
+  uint64_t changes_before = ThreadChangeCount();
   spec.handler(ctx);
+  PropagateCommand(ctx, changes_before);
 }
 
 }  // namespace rowcached::server

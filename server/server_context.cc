@@ -23,7 +23,7 @@ ServerContext::ServerContext(Options options, const Clock* clock)
   keyspace_.eviction_config().Load(options_);
   RegisterAllFamilies(registry_);
   keyspace_.set_expired_hook([this](int db, std::string_view key) {
-    KeyModified(*this, db, key);
+    KeyDeletedByServer(*this, db, key);
     NotifyKeyspaceEvent(*this, kNotifyExpired, "expired", key, db);
   });
 }

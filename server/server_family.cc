@@ -11,6 +11,7 @@
 
 #include "server/info.h"
 #include "server/persistence.h"
+#include "server/notify.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
@@ -185,10 +186,16 @@ bool ParseFlushMode(CommandContext& ctx) {
 void FlushAndTouch(CommandContext& ctx, int db) {
   Keyspace& ks = ctx.server.keyspace();
   ctx.locks.LockAll(ks);
+  uint64_t removed = 0;
   for (int i = 0; i < ks.databases(); ++i) {
-    if (db < 0 || db == i) ctx.server.watches().TouchDb(ks, i, -1);
+    if (db < 0 || db == i) {
+      ctx.server.watches().TouchDb(ks, i, -1);
+      removed += Db(&ks, i).Size();
+    }
   }
   ks.Flush(db);  // re-entrant: the shards are already ours
+  // Redis counts the keys removed, plus one so that even an empty flush is logged.
+  CountChanges(ctx.server, removed + 1);
 }
 
 void CmdFlushDb(CommandContext& ctx) {
