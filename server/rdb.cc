@@ -326,6 +326,7 @@ class RdbReader {
         name_(name) {}
 
   size_t offset() const { return static_cast<size_t>(p_ - begin_); }
+  size_t size() const { return static_cast<size_t>(end_ - begin_); }
   const uint8_t* begin() const { return begin_; }
   bool failed() const { return !error_.empty(); }
   const std::string& error() const { return error_; }
@@ -717,6 +718,60 @@ class ValueLoader {
   char int_buf_[24];
 };
 
+// Inserts loaded entries into their tables a batch at a time. A large load is bound by cache
+// misses (the bucket, then the chain's first entry, of a random table slot per key): prefetching
+// every bucket of a batch as it is queued, then every chain head, overlaps those misses instead
+// of taking them one after another.
+class BatchInserter {
+ public:
+  BatchInserter(Keyspace& ks, RdbReader& r) : ks_(ks), r_(r) {}
+  BatchInserter(const BatchInserter&) = delete;
+  BatchInserter& operator=(const BatchInserter&) = delete;
+  ~BatchInserter() {
+    for (size_t i = 0; i < count_; ++i) Entry::Free(pending_[i].entry);
+  }
+
+  // Queues `entry` (owned from here on) for database `db`; `at` is its offset for messages.
+  bool Add(Entry* entry, int db, int64_t expire_at, size_t at) {
+    uint64_t hash = Table::Hash(entry->key());
+    Table* table = &ks_.shard(Keyspace::ShardOf(hash)).dbs[db];
+    table->PrefetchBucket(hash);
+    pending_[count_++] = {entry, table, hash, expire_at, at};
+    return count_ < kBatch || Flush();
+  }
+
+  // Inserts what is queued. False (the rest freed) on a key already present.
+  bool Flush() {
+    for (size_t i = 0; i < count_; ++i) pending_[i].table->PrefetchChain(pending_[i].hash);
+    size_t n = count_;
+    count_ = 0;
+    for (size_t i = 0; i < n; ++i) {
+      Pending& p = pending_[i];
+      if (p.table->Find(p.entry->key(), p.hash) != nullptr) {
+        for (size_t j = i; j < n; ++j) Entry::Free(pending_[j].entry);
+        return r_.FailAt("duplicate key", p.at);
+      }
+      p.table->Insert(p.entry, p.hash);
+      if (p.expire_at >= 0) p.table->SetExpire(p.entry, p.expire_at);
+    }
+    return true;
+  }
+
+ private:
+  static constexpr size_t kBatch = 32;
+  struct Pending {
+    Entry* entry;
+    Table* table;
+    uint64_t hash;
+    int64_t expire_at;
+    size_t at;
+  };
+  Keyspace& ks_;
+  RdbReader& r_;
+  Pending pending_[kBatch];
+  size_t count_ = 0;
+};
+
 bool LoadImage(Keyspace& ks, RdbReader& r, RdbLoadResult* result) {
   std::string_view magic;
   if (!r.Bytes(9, &magic)) return false;
@@ -735,6 +790,7 @@ bool LoadImage(Keyspace& ks, RdbReader& r, RdbLoadResult* result) {
   const uint32_t stamp =
       InitialAccessStamp(ks.eviction_config().policy.load(std::memory_order_relaxed), now_ms);
   ValueLoader values(r);
+  BatchInserter inserter(ks, r);
   std::string key_scratch, aux_scratch;
   int db = 0;
   int64_t expire_at = -1;
@@ -768,7 +824,13 @@ bool LoadImage(Keyspace& ks, RdbReader& r, RdbLoadResult* result) {
         db = static_cast<int>(len);
         continue;
       case kOpResizeDb:
+        // The database's key count: size every shard's table for its share up front, so
+        // loading never rehashes. Capped so a corrupt count cannot allocate unboundedly.
         if (!r.Len(&len) || !r.Len(&len2)) return false;
+        if (len <= r.size()) {
+          size_t share = static_cast<size_t>(len / Keyspace::kShards + len / Keyspace::kShards / 8);
+          for (size_t s = 0; s < Keyspace::kShards; ++s) ks.shard(s).dbs[db].Reserve(share);
+        }
         continue;
       case kOpAux: {
         std::string_view key, value;
@@ -811,15 +873,8 @@ bool LoadImage(Keyspace& ks, RdbReader& r, RdbLoadResult* result) {
           expire_at = -1;
           continue;
         }
-        uint64_t h = Table::Hash(e->key());
-        Table& t = ks.shard(Keyspace::ShardOf(h)).dbs[db];
-        if (t.Find(e->key(), h) != nullptr) {
-          Entry::Free(e);
-          return r.FailAt("duplicate key", at);
-        }
         e->set_lru(stamp);
-        t.Insert(e, h);
-        if (expire_at >= 0) t.SetExpire(e, expire_at);
+        if (!inserter.Add(e, db, expire_at, at)) return false;
         ++result->keys_loaded;
         expire_at = -1;
         continue;
@@ -827,6 +882,7 @@ bool LoadImage(Keyspace& ks, RdbReader& r, RdbLoadResult* result) {
     }
     break;  // EOF
   }
+  if (!inserter.Flush()) return false;
   // Version 5 on: a CRC64 of everything before it; zero when the writer had rdbchecksum off.
   if (version >= 5) {
     size_t covered = r.offset();

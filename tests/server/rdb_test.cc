@@ -469,7 +469,9 @@ TEST_CASE("rdb load refuses bad magic, unknown and unsupported types", "[rdb]") 
   fails_with(prefix + "\xf5", "dump.rdb: functions are not supported by rowcached at byte 14");
   fails_with(prefix + "\xf7", "dump.rdb: module data is not supported by rowcached at byte 14");
   fails_with(prefix + "\xfe\x10", "dump.rdb: database 16 is beyond the 16 configured at byte 14");
-  fails_with(prefix + std::string("\x00\x01k\x01w", 5), "dump.rdb: duplicate key at byte 14");
+  // A complete file (EOF, no checksum) whose second key repeats the first.
+  fails_with(prefix + std::string("\x00\x01k\x01w\xff", 6) + std::string(8, '\0'),
+             "dump.rdb: duplicate key at byte 14");
 }
 
 TEST_CASE("rdb loads the ziplist, zipmap and old list and zset forms", "[rdb]") {
