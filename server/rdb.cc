@@ -229,6 +229,13 @@ void WriteAuxInt(RdbWriter& w, std::string_view key, int64_t value) {
   w.IntString(value);
 }
 
+// The start of an aggregate: its type, key and element count.
+void WriteAggregateHeader(RdbWriter& w, RdbType type, const Entry& e, size_t count) {
+  w.Byte(type);
+  w.String(e.key());
+  w.Len(count);
+}
+
 void WriteValue(RdbWriter& w, const Entry& e, const RdbSaveOptions& options,
                 std::vector<std::pair<std::string, std::string>>* row_scratch) {
   switch (e.type()) {
@@ -241,9 +248,7 @@ void WriteValue(RdbWriter& w, const Entry& e, const RdbSaveOptions& options,
       // RDB_TYPE_LIST: every element as a string; redis-server 7.0 packs them into quicklist
       // nodes as it loads.
       const auto& list = *static_cast<const ListObject*>(e.object());
-      w.Byte(kTypeList);
-      w.String(e.key());
-      w.Len(list.size());
+      WriteAggregateHeader(w, kTypeList, e, list.size());
       for (size_t i = 0; i < list.size(); ++i) w.String(list.at(i));
       return;
     }
@@ -264,18 +269,14 @@ void WriteValue(RdbWriter& w, const Entry& e, const RdbSaveOptions& options,
         w.Raw(blob.data(), blob.size());
         return;
       }
-      w.Byte(kTypeSet);
-      w.String(e.key());
-      w.Len(set.size());
+      WriteAggregateHeader(w, kTypeSet, e, set.size());
       set.ForEach([&](const SetMember& m) { w.String(m.view()); });
       return;
     }
     case ValueType::kZSet: {
       // Highest first, as Redis writes a skiplist (its loader then inserts at the head).
       const auto& zset = *static_cast<const ZSetObject*>(e.object());
-      w.Byte(kTypeZSet2);
-      w.String(e.key());
-      w.Len(zset.size());
+      WriteAggregateHeader(w, kTypeZSet2, e, zset.size());
       for (const ZSetObject::Node* n = zset.Last(); n != nullptr; n = n->prev()) {
         w.String(n->member());
         double score = n->score();
@@ -285,9 +286,7 @@ void WriteValue(RdbWriter& w, const Entry& e, const RdbSaveOptions& options,
     }
     case ValueType::kHash: {
       const auto& hash = *static_cast<const HashObject*>(e.object());
-      w.Byte(kTypeHash);
-      w.String(e.key());
-      w.Len(hash.size());
+      WriteAggregateHeader(w, kTypeHash, e, hash.size());
       hash.ForEach([&](std::string_view field, std::string_view value) {
         w.String(field);
         w.String(value);
@@ -297,9 +296,7 @@ void WriteValue(RdbWriter& w, const Entry& e, const RdbSaveOptions& options,
     case ValueType::kRow: {
       row_scratch->clear();
       options.row_fields(e, row_scratch);
-      w.Byte(kTypeHash);
-      w.String(e.key());
-      w.Len(row_scratch->size());
+      WriteAggregateHeader(w, kTypeHash, e, row_scratch->size());
       for (const auto& [field, value] : *row_scratch) {
         w.String(field);
         w.String(value);

@@ -19,6 +19,7 @@
 #include "server/rdb.h"
 #include "server/set_object.h"
 #include "server/zset_object.h"
+#include "support/keyspace_image.h"
 
 namespace rowcached::protocol_test {
 namespace {
@@ -27,6 +28,9 @@ using server::Db;
 using server::Entry;
 using server::Keyspace;
 using server::ValueType;
+using testing::Image;
+using testing::KeyImage;
+using testing::ScoreText;
 
 // A private redis-server on a free port with its own directory, no snapshots of its own.
 // Started on `dir`/`dbfilename` when that file exists (loading it). Killed by the Process
@@ -65,30 +69,6 @@ class RedisServer {
   std::optional<Process> process_;
 };
 
-// Everything compared about one key: type, OBJECT ENCODING (not for strings: rowcached derives
-// it from the value), the value in a canonical order, and the absolute expiry (-1: none).
-struct KeyImage {
-  std::string type;
-  std::string encoding;
-  std::vector<std::string> value;
-  int64_t expire_at = -1;
-  bool operator==(const KeyImage&) const = default;
-};
-using Image = std::map<std::pair<int, std::string>, KeyImage>;
-
-std::ostream& operator<<(std::ostream& os, const KeyImage& k) {
-  os << k.type << "/" << k.encoding << " expire " << k.expire_at << " [";
-  for (const auto& v : k.value) os << RespClient::Printable(v).substr(0, 80) << " ";
-  return os << "]";
-}
-
-// Scores compared as numbers: redis-server replies "%.17g" text, "inf" and "-inf".
-std::string ScoreText(double score) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", score);
-  return buf;
-}
-
 std::vector<std::string> Strings(const Reply& r) {
   std::vector<std::string> out;
   for (const auto& e : r.elems) out.push_back(e.str);
@@ -124,55 +104,6 @@ Image RedisImage(RespClient& c, int databases) {
       }
       image[{d, key}] = k;
     }
-  }
-  return image;
-}
-
-Image OurImage(Keyspace& ks) {
-  Image image;
-  server::ShardLocks locks;
-  locks.LockAll(ks);
-  for (int d = 0; d < ks.databases(); ++d) {
-    Db db(&ks, d);
-    db.ForEach([&](Entry* e) {
-      KeyImage k;
-      k.type = std::string(server::TypeName(e->type()));
-      k.expire_at = db.ExpireAt(e);
-      if (e->type() != ValueType::kString) k.encoding = std::string(e->object()->Encoding());
-      switch (e->type()) {
-        case ValueType::kString:
-          k.value = {std::string(e->str())};
-          break;
-        case ValueType::kList: {
-          auto* l = static_cast<server::ListObject*>(e->object());
-          for (size_t i = 0; i < l->size(); ++i) k.value.push_back(l->at(i));
-          break;
-        }
-        case ValueType::kSet:
-          static_cast<server::SetObject*>(e->object())->ForEach([&](const server::SetMember& m) {
-            k.value.emplace_back(m.view());
-          });
-          std::sort(k.value.begin(), k.value.end());
-          break;
-        case ValueType::kZSet: {
-          auto* z = static_cast<server::ZSetObject*>(e->object());
-          for (auto* n = z->First(); n != nullptr; n = n->next()) {
-            k.value.push_back(std::string(n->member()) + "=" + ScoreText(n->score()));
-          }
-          break;
-        }
-        case ValueType::kHash:
-          static_cast<server::HashObject*>(e->object())
-              ->ForEach([&](std::string_view f, std::string_view v) {
-                k.value.push_back(std::string(f) + "=" + std::string(v));
-              });
-          std::sort(k.value.begin(), k.value.end());
-          break;
-        default:
-          FAIL("unexpected type " << k.type);
-      }
-      image[{d, std::string(e->key())}] = k;
-    });
   }
   return image;
 }
@@ -271,7 +202,7 @@ TEST_CASE("a dump.rdb written by redis-server 7.0 loads into rowcached", "[rdb-r
   CHECK(result.rdb_version == 10);
   CHECK(result.redis_ver == "7.0.15");
   CHECK(result.keys_loaded == expected.size());
-  CompareImages(expected, OurImage(ks));
+  CompareImages(expected, testing::KeyspaceImage(ks));
 }
 
 TEST_CASE("a dump.rdb written by rowcached loads into redis-server 7.0", "[rdb-redis]") {
@@ -320,7 +251,7 @@ TEST_CASE("a dump.rdb written by rowcached loads into redis-server 7.0", "[rdb-r
     Db db15(&ks, 15);
     db15.SetExpireAt(db15.SetString("k", std::string(100, 'z'), false), later + 9);
   }
-  Image expected = OurImage(ks);
+  Image expected = testing::KeyspaceImage(ks);
   REQUIRE(expected.size() == 19);
   std::string error;
   INFO(error);

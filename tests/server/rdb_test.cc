@@ -21,8 +21,12 @@
 #include "server/rdb_codec.h"
 #include "server/set_object.h"
 #include "server/zset_object.h"
+#include "support/keyspace_image.h"
 
 using namespace rowcached::server;
+using rowcached::testing::Image;
+using rowcached::testing::KeyImage;
+using rowcached::testing::KeyspaceImage;
 
 namespace {
 
@@ -43,71 +47,6 @@ RdbSaveOptions RowOptions() {
     *out = static_cast<const FakeRow*>(row.object())->columns;
   };
   return options;
-}
-
-// Everything observable about one key: type, OBJECT ENCODING, value in a canonical order, TTL.
-struct KeyImage {
-  std::string type;
-  std::string encoding;
-  std::vector<std::string> value;
-  int64_t expire_at = -1;
-  bool operator==(const KeyImage&) const = default;
-};
-using Image = std::map<std::pair<int, std::string>, KeyImage>;
-
-std::string ScoreText(double score) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g%s", score, score == 0 && std::signbit(score) ? "(-0)" : "");
-  return buf;
-}
-
-Image Snapshot(Keyspace& ks) {
-  Image image;
-  ShardLocks locks;
-  locks.LockAll(ks);
-  for (int d = 0; d < ks.databases(); ++d) {
-    Db db(&ks, d);
-    db.ForEach([&](Entry* e) {
-      KeyImage k;
-      k.type = std::string(TypeName(e->type()));
-      k.expire_at = db.ExpireAt(e);
-      switch (e->type()) {
-        case ValueType::kString:
-          k.value = {std::string(e->str())};
-          break;
-        case ValueType::kList: {
-          auto* l = static_cast<ListObject*>(e->object());
-          for (size_t i = 0; i < l->size(); ++i) k.value.push_back(l->at(i));
-          break;
-        }
-        case ValueType::kSet:
-          static_cast<SetObject*>(e->object())->ForEach([&](const SetMember& m) {
-            k.value.emplace_back(m.view());
-          });
-          std::sort(k.value.begin(), k.value.end());
-          break;
-        case ValueType::kZSet: {
-          auto* z = static_cast<ZSetObject*>(e->object());
-          for (auto* n = z->First(); n != nullptr; n = n->next()) {
-            k.value.push_back(std::string(n->member()) + "=" + ScoreText(n->score()));
-          }
-          break;
-        }
-        case ValueType::kHash:
-          static_cast<HashObject*>(e->object())
-              ->ForEach([&](std::string_view f, std::string_view v) {
-                k.value.push_back(std::string(f) + "=" + std::string(v));
-              });
-          std::sort(k.value.begin(), k.value.end());
-          break;
-        default:
-          k.value = {"?"};
-      }
-      if (e->type() != ValueType::kString) k.encoding = std::string(e->object()->Encoding());
-      image[{d, std::string(e->key())}] = k;
-    });
-  }
-  return image;
 }
 
 std::string Dump(Keyspace& ks, const RdbSaveOptions& options = {}) {
@@ -226,7 +165,7 @@ struct Loaded {
   Loaded(std::string_view bytes, int64_t now = kNow) : clock(now), ks(16, &clock) {
     ok = LoadRdbBytes(ks, bytes, "dump.rdb", &result, &error);
   }
-  size_t KeyCount() { return Snapshot(ks).size(); }
+  size_t KeyCount() { return KeyspaceImage(ks).size(); }
 };
 
 }  // namespace
@@ -253,7 +192,7 @@ TEST_CASE("rdb codec: CRC64 and LZF as Redis has them", "[rdb]") {
 TEST_CASE("rdb round trip keeps every type, encoding, TTL and database", "[rdb]") {
   Fixture f;
   FillVariety(f);
-  Image before = Snapshot(f.ks);
+  Image before = KeyspaceImage(f.ks);
   REQUIRE(before.size() == 25);
   // Encodings the fixture is meant to cover.
   CHECK(before[{0, "intset"}].encoding == "intset");
@@ -277,7 +216,7 @@ TEST_CASE("rdb round trip keeps every type, encoding, TTL and database", "[rdb]"
     CHECK(loaded.result.keys_loaded == before.size());
     CHECK(loaded.result.rdb_version == 10);
     CHECK_FALSE(loaded.result.redis_ver.empty());
-    Image after = Snapshot(loaded.ks);
+    Image after = KeyspaceImage(loaded.ks);
     for (const auto& [key, image] : before) {
       INFO("db " << key.first << " key " << key.second);
       REQUIRE(after.count(key) == 1);
@@ -313,7 +252,7 @@ TEST_CASE("rdb writes integer-looking strings in Redis' integer encodings", "[rd
                                7)) != std::string::npos);
   Loaded loaded(bytes);
   REQUIRE(loaded.ok);
-  Image image = Snapshot(loaded.ks);
+  Image image = KeyspaceImage(loaded.ks);
   CHECK(image[{0, "b"}].value == std::vector<std::string>{"-30000"});
   CHECK(image[{0, "c"}].value == std::vector<std::string>{"2000000000"});
 }
@@ -341,7 +280,7 @@ TEST_CASE("rdb load skips keys whose TTL passed and counts them", "[rdb]") {
   REQUIRE(loaded.ok);
   CHECK(loaded.result.keys_loaded == 2);
   CHECK(loaded.result.expired_skipped == 1);
-  Image image = Snapshot(loaded.ks);
+  Image image = KeyspaceImage(loaded.ks);
   CHECK(image.count({0, "soon"}) == 0);
   CHECK(image[{0, "later"}].expire_at == kNow + 100'000);
   CHECK(image[{0, "forever"}].expire_at == -1);
@@ -359,7 +298,7 @@ TEST_CASE("rdb writes cached rows as hashes and leaves Bloom filters out", "[rdb
   });
   Loaded with_rows(Dump(f.ks, RowOptions()));
   REQUIRE(with_rows.ok);
-  Image image = Snapshot(with_rows.ks);
+  Image image = KeyspaceImage(with_rows.ks);
   REQUIRE(image.size() == 2);
   KeyImage row = image[{0, "users:7"}];
   CHECK(row.type == "hash");
@@ -537,7 +476,7 @@ TEST_CASE("rdb loads the ziplist, zipmap and old list and zset forms", "[rdb]") 
   INFO(loaded.error);
   REQUIRE(loaded.ok);
   CHECK(loaded.result.rdb_version == 9);
-  Image image = Snapshot(loaded.ks);
+  Image image = KeyspaceImage(loaded.ks);
   CHECK(image[{0, "zl"}].value == std::vector<std::string>{"a", "12", "-300"});
   CHECK(image[{0, "hz"}].value == std::vector<std::string>{"f=12", "g=v"});
   CHECK(image[{0, "hz"}].encoding == "listpack");
@@ -565,7 +504,7 @@ TEST_CASE("SaveRdbFile replaces the file atomically and leaves no temporary file
     Keyspace ks(16, &clock);
     RdbLoadResult result;
     REQUIRE(LoadRdbFile(ks, path, &result, &error));
-    CHECK(Snapshot(ks) == Snapshot(f.ks));
+    CHECK(KeyspaceImage(ks) == KeyspaceImage(f.ks));
   }
   CHECK_FALSE(SaveRdbFile(f.ks, dir + "/missing/dump.rdb", {}, &error));
   CHECK_THAT(error, Catch::Contains("missing/dump.rdb.tmp-"));
@@ -596,7 +535,7 @@ TEST_CASE("rdb loads a dump saved by redis-server 7.0.15 and survives its damage
   INFO(loaded.error);
   REQUIRE(loaded.ok);
   CHECK(loaded.result.redis_ver == "7.0.15");
-  Image image = Snapshot(loaded.ks);
+  Image image = KeyspaceImage(loaded.ks);
   CHECK(image.size() == 13);
   CHECK(image[{0, "int8"}].value == std::vector<std::string>{"-100"});
   CHECK(image[{0, "int32"}].value == std::vector<std::string>{"2000000000"});
@@ -612,8 +551,8 @@ TEST_CASE("rdb loads a dump saved by redis-server 7.0.15 and survives its damage
         std::vector<std::string>{"-3", "-9223372036854775808", "1", "100000", "2"});
   CHECK(image[{0, "strset"}].encoding == "hashtable");
   CHECK(image[{0, "zset"}].encoding == "listpack");
-  CHECK(image[{0, "zset"}].value == std::vector<std::string>{"low=-inf", "neg=-2.25", "a=1.5",
-                                                             "int=3", "high=inf"});
+  CHECK(image[{0, "zset"}].value ==
+        std::vector<std::string>{"low=-inf", "neg=-2.25", "a=1.5", "int=3", "high=inf"});
   CHECK(image[{0, "bigzset"}].encoding == "skiplist");
   CHECK(image[{0, "bigzset"}].value.size() == 200);
   CHECK(image[{0, "hash"}].encoding == "listpack");
