@@ -541,6 +541,24 @@ class ValueLoader {
     return ok;
   }
 
+  // Walks a container of alternating elements (field, value / member, score): fn(first as
+  // text, second) per pair. An odd element count is corruption (`what` names the container).
+  template <typename Fn>
+  bool WalkPairs(bool listpack, std::string_view blob, size_t at, const char* what, Fn&& fn) {
+    std::string first;
+    bool want_first = true;
+    bool ok = Walk(listpack, blob, at, [&](const rdb::PackedElement& e) {
+      want_first = !want_first;
+      if (!want_first) {
+        first.assign(e.Text(int_buf_));
+        return true;
+      }
+      return fn(std::string_view(first), e);
+    });
+    if (ok && !want_first) return r_.FailAt(what, at);
+    return ok;
+  }
+
   std::unique_ptr<ListObject> LoadList(uint8_t type) {
     auto list = std::make_unique<ListObject>();
     auto push = [&](const rdb::PackedElement& e) {
@@ -622,26 +640,20 @@ class ValueLoader {
       std::string_view blob;
       size_t at;
       if (!Blob(&blob, &at)) return nullptr;
-      // Alternating member, score; a score stored as text is parsed as Redis' zzlGetScore.
-      std::string member;
-      bool want_member = true;
-      bool ok = Walk(type == kTypeZSetListpack, blob, at, [&](const rdb::PackedElement& e) {
-        if (want_member) {
-          member.assign(e.Text(int_buf_));
-          want_member = false;
-          return true;
-        }
-        want_member = true;
-        double score = static_cast<double>(e.integer);
-        if (!e.is_int) {
-          std::string text(e.str);
-          char* end = nullptr;
-          score = std::strtod(text.c_str(), &end);
-          if (end != text.c_str() + text.size()) return r_.FailAt("bad score", at);
-        }
-        return AddScored(*zset, member, score, at);
-      });
-      if (ok && !want_member) ok = r_.FailAt("odd sorted set listpack", at);
+      // A score stored as text is parsed as Redis' zzlGetScore does.
+      bool ok = WalkPairs(type == kTypeZSetListpack, blob, at, "odd element count in a sorted set",
+                          [&](std::string_view member, const rdb::PackedElement& e) {
+                            double score = static_cast<double>(e.integer);
+                            if (!e.is_int) {
+                              std::string text(e.str);
+                              char* end = nullptr;
+                              score = std::strtod(text.c_str(), &end);
+                              if (end != text.c_str() + text.size()) {
+                                return r_.FailAt("bad score", at);
+                              }
+                            }
+                            return AddScored(*zset, member, score, at);
+                          });
       return ok ? std::move(zset) : nullptr;
     }
     uint64_t count;
@@ -693,19 +705,11 @@ class ValueLoader {
       }
       return hash;
     }
-    std::string field;
-    bool want_field = true;
     char value_buf[24];
-    bool ok = Walk(type == kTypeHashListpack, blob, at, [&](const rdb::PackedElement& e) {
-      if (want_field) {
-        field.assign(e.Text(int_buf_));
-        want_field = false;
-        return true;
-      }
-      want_field = true;
-      return AddField(*hash, field, e.Text(value_buf), at);
-    });
-    if (ok && !want_field) ok = r_.FailAt("odd hash listpack", at);
+    bool ok = WalkPairs(type == kTypeHashListpack, blob, at, "odd element count in a hash",
+                        [&](std::string_view field, const rdb::PackedElement& e) {
+                          return AddField(*hash, field, e.Text(value_buf), at);
+                        });
     return ok ? std::move(hash) : nullptr;
   }
 
