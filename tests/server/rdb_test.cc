@@ -4,6 +4,7 @@
 // tests/protocol/rdb_redis_test.cc.
 #include "server/rdb.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -576,4 +577,15 @@ TEST_CASE("rdb loads a dump saved by redis-server 7.0.15 and survives its damage
     Loaded result(damaged);
     if (!result.ok) REQUIRE(result.KeyCount() == 0);
   }
+}
+
+TEST_CASE("WriteRdb reports a write error", "[rdb]") {
+  Fixture f;
+  f.With(0, [](Db& db) { db.SetString("k", "v", false); });
+  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // writes fail with EBADF
+  REQUIRE(fd >= 0);
+  std::string error;
+  CHECK_FALSE(WriteRdb(f.ks, fd, {}, &error));
+  CHECK_THAT(error, Catch::Contains("write failed"));
+  ::close(fd);
 }
