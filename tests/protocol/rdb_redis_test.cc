@@ -257,6 +257,14 @@ TEST_CASE("a dump.rdb written by rowcached loads into redis-server 7.0", "[rdb-r
   INFO(error);
   REQUIRE(server::SaveRdbFile(ks, (dir.path() / "dump.rdb").string(), {}, &error));
 
+  // Redis' own checker walks every record and verifies the checksum.
+  RunResult check =
+      Run({RequireTool("redis-check-rdb", "redis-tools"), (dir.path() / "dump.rdb").string()},
+          dir.path());
+  INFO("redis-check-rdb: " << check.out << check.err);
+  CHECK(check.exit_code == 0);
+  CHECK_THAT(check.out, Catch::Contains("RDB looks OK"));
+
   RedisServer redis(dir.path());
   INFO("redis-server log: " << redis.Log());
   CHECK_THAT(redis.Log(), Catch::Contains("DB loaded from disk"));
