@@ -245,11 +245,27 @@ void WriteValue(RdbWriter& w, const Entry& e, const RdbSaveOptions& options,
       w.String(e.str());
       return;
     case ValueType::kList: {
-      // RDB_TYPE_LIST: every element as a string; redis-server 7.0 packs them into quicklist
-      // nodes as it loads.
+      // RDB_TYPE_LIST_QUICKLIST_2, as redis-server 7.0 writes lists: listpack nodes of up to
+      // 8 KB each (list-max-listpack-size -2; a larger element gets a node of its own).
+      constexpr size_t kMaxNodeBytes = 8192;
+      constexpr size_t kMaxNodeCount = 65535;  // a quicklist node counts in 16 bits
       const auto& list = *static_cast<const ListObject*>(e.object());
-      WriteAggregateHeader(w, kTypeList, e, list.size());
-      for (size_t i = 0; i < list.size(); ++i) w.String(list.at(i));
+      std::vector<std::string> nodes;
+      rdb::ListpackBuilder node;
+      for (size_t i = 0; i < list.size(); ++i) {
+        const std::string& element = list.at(i);
+        if (node.count() > 0 &&
+            (node.bytes() + element.size() + 8 > kMaxNodeBytes || node.count() >= kMaxNodeCount)) {
+          nodes.push_back(node.Finish());
+        }
+        node.Append(element);
+      }
+      if (node.count() > 0) nodes.push_back(node.Finish());
+      WriteAggregateHeader(w, kTypeListQuicklist2, e, nodes.size());
+      for (const std::string& packed : nodes) {
+        w.Len(kQuicklistPacked);
+        w.String(packed);
+      }
       return;
     }
     case ValueType::kSet: {

@@ -4,9 +4,9 @@
 // Writing: every database of a keyspace, with expiries (absolute milliseconds), aux fields
 // (redis-ver, redis-bits, ctime, used-mem, aof-base) and the CRC64 trailer. Values are written
 // in the generic encodings every Redis 7.0 loads (integer or LZF strings as Redis writes them,
-// RDB_TYPE_LIST, RDB_TYPE_SET / SET_INTSET, RDB_TYPE_ZSET_2, RDB_TYPE_HASH). Rows cached by the
-// middleware (ValueType::kRow) are written as hashes of their columns through
-// RdbSaveOptions::row_fields; BF.* filters (ValueType::kBloom) are not written.
+// RDB_TYPE_LIST_QUICKLIST_2 with listpack nodes, RDB_TYPE_SET / SET_INTSET, RDB_TYPE_ZSET_2,
+// RDB_TYPE_HASH). Rows cached by the middleware (ValueType::kRow) are written as hashes of their
+// columns through RdbSaveOptions::row_fields; BF.* filters (ValueType::kBloom) are not written.
 //
 // Loading: every encoding redis-server 7.0 writes or still reads (integer and LZF strings,
 // ziplist/listpack/intset/zipmap/quicklist forms), expiries in seconds and milliseconds, the

@@ -42,7 +42,9 @@ class RedisServer {
     process_.emplace(
         std::vector<std::string>{binary, "--port", std::to_string(port_), "--dir", dir.string(),
                                  "--dbfilename", "dump.rdb", "--save", "", "--appendonly", "no",
-                                 "--logfile", (dir / "redis.log").string()},
+                                 // Deep checks of every listpack and intset it loads.
+                                 "--sanitize-dump-payload", "yes", "--logfile",
+                                 (dir / "redis.log").string()},
         dir);
     // Ready when PING answers PONG (during loading it answers -LOADING).
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -223,7 +225,13 @@ TEST_CASE("a dump.rdb written by rowcached loads into redis-server 7.0", "[rdb-r
     db.SetString(std::string("bin\0key", 7), std::string("\0\xff\r\n", 4), false);
     db.SetExpireAt(db.SetString("ttl", "v", false), later);
     auto* list = db.FindOrCreate<server::ListObject>("list", ValueType::kList, &st);
-    for (std::string v : {"a", "1", "-5"}) list->Push(server::ListEnd::kRight, v);
+    for (std::string v : {"a", "1", "-5", "70000", "-9000000000"}) {
+      list->Push(server::ListEnd::kRight, v);
+    }
+    // Entries past 127 and 16383 bytes have two- and three-byte listpack back-lengths.
+    list->Push(server::ListEnd::kRight, std::string(200, 'p'));
+    list->Push(server::ListEnd::kRight, std::string(20000, 'r'));
+    list->Push(server::ListEnd::kRight, "tail");
     auto* biglist = db.FindOrCreate<server::ListObject>("biglist", ValueType::kList, &st);
     for (int i = 0; i < 3000; ++i) biglist->Push(server::ListEnd::kRight, "element-" + Number(i));
     auto* iset = db.FindOrCreate<server::SetObject>("iset", ValueType::kSet, &st);
@@ -270,6 +278,16 @@ TEST_CASE("a dump.rdb written by rowcached loads into redis-server 7.0", "[rdb-r
   CHECK_THAT(redis.Log(), Catch::Contains("DB loaded from disk"));
   RespClient c(redis.port());
   CompareImages(expected, RedisImage(c, 16));
+  // Walking a list backwards reads the listpack back-lengths LRANGE 0 -1 does not.
+  REQUIRE(c.Command({"SELECT", "0"}).str == "OK");
+  for (const char* key : {"list", "biglist"}) {
+    const auto& elements = expected.at({0, key}).value;
+    for (size_t i = 1; i <= elements.size(); i += 1 + i / 3) {
+      INFO(key << " index -" << i);
+      CHECK(c.Command({"LINDEX", key, "-" + std::to_string(i)}).str ==
+            elements[elements.size() - i]);
+    }
+  }
 }
 
 }  // namespace rowcached::protocol_test

@@ -21,6 +21,7 @@
 #include "server/list_object.h"
 #include "server/rdb_codec.h"
 #include "server/set_object.h"
+#include "server/util.h"
 #include "server/zset_object.h"
 #include "support/keyspace_image.h"
 
@@ -188,6 +189,57 @@ TEST_CASE("rdb codec: CRC64 and LZF as Redis has them", "[rdb]") {
   REQUIRE(rdb::LzfDecompress(std::string_view(out.data(), n), back.data(), back.size()));
   REQUIRE(back == text);
   REQUIRE_FALSE(rdb::LzfDecompress(std::string_view(out.data(), n), back.data(), back.size() - 1));
+}
+
+TEST_CASE("rdb codec: listpacks built as Redis' lpAppend encodes them decode back", "[rdb]") {
+  std::vector<std::string> elements = {"0",
+                                       "127",
+                                       "128",
+                                       "-1",
+                                       "-4096",
+                                       "4095",
+                                       "-4097",
+                                       "32767",
+                                       "-32768",
+                                       "32768",
+                                       "8388607",
+                                       "-8388608",
+                                       "8388608",
+                                       "2147483647",
+                                       "-2147483649",
+                                       "9223372036854775807",
+                                       "-9223372036854775808",
+                                       "007",
+                                       "+1",
+                                       "-0",
+                                       "",
+                                       std::string(63, 'a'),
+                                       std::string(64, 'b'),
+                                       std::string(4095, 'c'),
+                                       std::string(4096, 'd'),
+                                       std::string(20000, 'e'),
+                                       std::string("\0\xff", 2)};
+  rdb::ListpackBuilder builder;
+  for (const auto& e : elements) builder.Append(e);
+  CHECK(builder.count() == elements.size());
+  std::string lp = builder.Finish();
+  CHECK(builder.count() == 0);
+  // Integer encodings where Redis uses them: 7-bit, 13-bit, 16, 24, 32 and 64-bit.
+  CHECK(lp.substr(6, 2) == std::string("\x00\x01", 2));  // "0": one byte, back-length 1
+  std::vector<std::string> decoded;
+  std::vector<bool> as_int;
+  REQUIRE(rdb::DecodeListpack(lp, [&](const rdb::PackedElement& e) {
+    char buf[24];
+    decoded.emplace_back(e.Text(buf));
+    as_int.push_back(e.is_int);
+    return true;
+  }));
+  CHECK(decoded == elements);
+  for (size_t i = 0; i < elements.size(); ++i) {
+    int64_t v;
+    INFO(elements[i]);
+    CHECK(as_int[i] == ParseInt64(elements[i], &v));
+  }
 }
 
 TEST_CASE("rdb round trip keeps every type, encoding, TTL and database", "[rdb]") {
