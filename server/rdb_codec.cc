@@ -51,6 +51,17 @@ size_t ListpackBacklenSize(size_t len) {
   return 5;
 }
 
+// A listpack or ziplist: `header` bytes starting with its total size (u32), which must be the
+// blob's, then entries up to a 0xFF terminator. Sets *p to the first entry and *end past the
+// blob.
+bool OpenPacked(std::string_view blob, size_t header, const uint8_t** p, const uint8_t** end) {
+  const auto* begin = reinterpret_cast<const uint8_t*>(blob.data());
+  if (blob.size() < header + 1 || LoadLe(begin, 4) != blob.size()) return false;
+  *p = begin + header;
+  *end = begin + blob.size();
+  return true;
+}
+
 }  // namespace
 
 uint64_t Crc64(uint64_t crc, const void* data, size_t len) {
@@ -97,11 +108,8 @@ std::string_view PackedElement::Text(char (&buf)[24]) const {
 }
 
 bool DecodeListpack(std::string_view blob, const PackedVisitor& visit) {
-  constexpr size_t kHeader = 6;  // total bytes (u32), element count (u16)
-  const auto* p = reinterpret_cast<const uint8_t*>(blob.data());
-  const uint8_t* end = p + blob.size();
-  if (blob.size() < kHeader + 1 || LoadLe(p, 4) != blob.size()) return false;
-  p += kHeader;
+  const uint8_t *p, *end;  // header: total bytes (u32), element count (u16)
+  if (!OpenPacked(blob, 6, &p, &end)) return false;
   while (true) {
     if (p >= end) return false;
     uint8_t b = *p;
@@ -146,11 +154,8 @@ bool DecodeListpack(std::string_view blob, const PackedVisitor& visit) {
 }
 
 bool DecodeZiplist(std::string_view blob, const PackedVisitor& visit) {
-  constexpr size_t kHeader = 10;  // total bytes (u32), tail offset (u32), count (u16)
-  const auto* p = reinterpret_cast<const uint8_t*>(blob.data());
-  const uint8_t* end = p + blob.size();
-  if (blob.size() < kHeader + 1 || LoadLe(p, 4) != blob.size()) return false;
-  p += kHeader;
+  const uint8_t *p, *end;  // header: total bytes (u32), tail offset (u32), count (u16)
+  if (!OpenPacked(blob, 10, &p, &end)) return false;
   while (true) {
     if (p >= end) return false;
     if (*p == 0xFF) return p + 1 == end;
