@@ -229,6 +229,13 @@ void WriteAuxInt(RdbWriter& w, std::string_view key, int64_t value) {
   w.IntString(value);
 }
 
+// The start of an aggregate: its type, key and element count.
+void WriteAggregateHeader(RdbWriter& w, RdbType type, const Entry& e, size_t count) {
+  w.Byte(type);
+  w.String(e.key());
+  w.Len(count);
+}
+
 void WriteValue(RdbWriter& w, const Entry& e, const RdbSaveOptions& options,
                 std::vector<std::pair<std::string, std::string>>* row_scratch) {
   switch (e.type()) {
@@ -238,13 +245,27 @@ void WriteValue(RdbWriter& w, const Entry& e, const RdbSaveOptions& options,
       w.String(e.str());
       return;
     case ValueType::kList: {
-      // RDB_TYPE_LIST: every element as a string; redis-server 7.0 packs them into quicklist
-      // nodes as it loads.
+      // RDB_TYPE_LIST_QUICKLIST_2, as redis-server 7.0 writes lists: listpack nodes of up to
+      // 8 KB each (list-max-listpack-size -2; a larger element gets a node of its own).
+      constexpr size_t kMaxNodeBytes = 8192;
+      constexpr size_t kMaxNodeCount = 65535;  // a quicklist node counts in 16 bits
       const auto& list = *static_cast<const ListObject*>(e.object());
-      w.Byte(kTypeList);
-      w.String(e.key());
-      w.Len(list.size());
-      for (size_t i = 0; i < list.size(); ++i) w.String(list.at(i));
+      std::vector<std::string> nodes;
+      rdb::ListpackBuilder node;
+      for (size_t i = 0; i < list.size(); ++i) {
+        const std::string& element = list.at(i);
+        if (node.count() > 0 &&
+            (node.bytes() + element.size() + 8 > kMaxNodeBytes || node.count() >= kMaxNodeCount)) {
+          nodes.push_back(node.Finish());
+        }
+        node.Append(element);
+      }
+      if (node.count() > 0) nodes.push_back(node.Finish());
+      WriteAggregateHeader(w, kTypeListQuicklist2, e, nodes.size());
+      for (const std::string& packed : nodes) {
+        w.Len(kQuicklistPacked);
+        w.String(packed);
+      }
       return;
     }
     case ValueType::kSet: {
@@ -264,18 +285,14 @@ void WriteValue(RdbWriter& w, const Entry& e, const RdbSaveOptions& options,
         w.Raw(blob.data(), blob.size());
         return;
       }
-      w.Byte(kTypeSet);
-      w.String(e.key());
-      w.Len(set.size());
+      WriteAggregateHeader(w, kTypeSet, e, set.size());
       set.ForEach([&](const SetMember& m) { w.String(m.view()); });
       return;
     }
     case ValueType::kZSet: {
       // Highest first, as Redis writes a skiplist (its loader then inserts at the head).
       const auto& zset = *static_cast<const ZSetObject*>(e.object());
-      w.Byte(kTypeZSet2);
-      w.String(e.key());
-      w.Len(zset.size());
+      WriteAggregateHeader(w, kTypeZSet2, e, zset.size());
       for (const ZSetObject::Node* n = zset.Last(); n != nullptr; n = n->prev()) {
         w.String(n->member());
         double score = n->score();
@@ -285,9 +302,7 @@ void WriteValue(RdbWriter& w, const Entry& e, const RdbSaveOptions& options,
     }
     case ValueType::kHash: {
       const auto& hash = *static_cast<const HashObject*>(e.object());
-      w.Byte(kTypeHash);
-      w.String(e.key());
-      w.Len(hash.size());
+      WriteAggregateHeader(w, kTypeHash, e, hash.size());
       hash.ForEach([&](std::string_view field, std::string_view value) {
         w.String(field);
         w.String(value);
@@ -297,9 +312,7 @@ void WriteValue(RdbWriter& w, const Entry& e, const RdbSaveOptions& options,
     case ValueType::kRow: {
       row_scratch->clear();
       options.row_fields(e, row_scratch);
-      w.Byte(kTypeHash);
-      w.String(e.key());
-      w.Len(row_scratch->size());
+      WriteAggregateHeader(w, kTypeHash, e, row_scratch->size());
       for (const auto& [field, value] : *row_scratch) {
         w.String(field);
         w.String(value);
@@ -326,6 +339,7 @@ class RdbReader {
         name_(name) {}
 
   size_t offset() const { return static_cast<size_t>(p_ - begin_); }
+  size_t size() const { return static_cast<size_t>(end_ - begin_); }
   const uint8_t* begin() const { return begin_; }
   bool failed() const { return !error_.empty(); }
   const std::string& error() const { return error_; }
@@ -543,6 +557,24 @@ class ValueLoader {
     return ok;
   }
 
+  // Walks a container of alternating elements (field, value / member, score): fn(first as
+  // text, second) per pair. An odd element count is corruption (`what` names the container).
+  template <typename Fn>
+  bool WalkPairs(bool listpack, std::string_view blob, size_t at, const char* what, Fn&& fn) {
+    std::string first;
+    bool want_first = true;
+    bool ok = Walk(listpack, blob, at, [&](const rdb::PackedElement& e) {
+      want_first = !want_first;
+      if (!want_first) {
+        first.assign(e.Text(int_buf_));
+        return true;
+      }
+      return fn(std::string_view(first), e);
+    });
+    if (ok && !want_first) return r_.FailAt(what, at);
+    return ok;
+  }
+
   std::unique_ptr<ListObject> LoadList(uint8_t type) {
     auto list = std::make_unique<ListObject>();
     auto push = [&](const rdb::PackedElement& e) {
@@ -624,26 +656,20 @@ class ValueLoader {
       std::string_view blob;
       size_t at;
       if (!Blob(&blob, &at)) return nullptr;
-      // Alternating member, score; a score stored as text is parsed as Redis' zzlGetScore.
-      std::string member;
-      bool want_member = true;
-      bool ok = Walk(type == kTypeZSetListpack, blob, at, [&](const rdb::PackedElement& e) {
-        if (want_member) {
-          member.assign(e.Text(int_buf_));
-          want_member = false;
-          return true;
-        }
-        want_member = true;
-        double score = static_cast<double>(e.integer);
-        if (!e.is_int) {
-          std::string text(e.str);
-          char* end = nullptr;
-          score = std::strtod(text.c_str(), &end);
-          if (end != text.c_str() + text.size()) return r_.FailAt("bad score", at);
-        }
-        return AddScored(*zset, member, score, at);
-      });
-      if (ok && !want_member) ok = r_.FailAt("odd sorted set listpack", at);
+      // A score stored as text is parsed as Redis' zzlGetScore does.
+      bool ok = WalkPairs(type == kTypeZSetListpack, blob, at, "odd element count in a sorted set",
+                          [&](std::string_view member, const rdb::PackedElement& e) {
+                            double score = static_cast<double>(e.integer);
+                            if (!e.is_int) {
+                              std::string text(e.str);
+                              char* end = nullptr;
+                              score = std::strtod(text.c_str(), &end);
+                              if (end != text.c_str() + text.size()) {
+                                return r_.FailAt("bad score", at);
+                              }
+                            }
+                            return AddScored(*zset, member, score, at);
+                          });
       return ok ? std::move(zset) : nullptr;
     }
     uint64_t count;
@@ -695,19 +721,11 @@ class ValueLoader {
       }
       return hash;
     }
-    std::string field;
-    bool want_field = true;
     char value_buf[24];
-    bool ok = Walk(type == kTypeHashListpack, blob, at, [&](const rdb::PackedElement& e) {
-      if (want_field) {
-        field.assign(e.Text(int_buf_));
-        want_field = false;
-        return true;
-      }
-      want_field = true;
-      return AddField(*hash, field, e.Text(value_buf), at);
-    });
-    if (ok && !want_field) ok = r_.FailAt("odd hash listpack", at);
+    bool ok = WalkPairs(type == kTypeHashListpack, blob, at, "odd element count in a hash",
+                        [&](std::string_view field, const rdb::PackedElement& e) {
+                          return AddField(*hash, field, e.Text(value_buf), at);
+                        });
     return ok ? std::move(hash) : nullptr;
   }
 
@@ -715,6 +733,60 @@ class ValueLoader {
   std::string value_scratch_;
   std::string blob_scratch_;
   char int_buf_[24];
+};
+
+// Inserts loaded entries into their tables a batch at a time. A large load is bound by cache
+// misses (the bucket, then the chain's first entry, of a random table slot per key): prefetching
+// every bucket of a batch as it is queued, then every chain head, overlaps those misses instead
+// of taking them one after another.
+class BatchInserter {
+ public:
+  BatchInserter(Keyspace& ks, RdbReader& r) : ks_(ks), r_(r) {}
+  BatchInserter(const BatchInserter&) = delete;
+  BatchInserter& operator=(const BatchInserter&) = delete;
+  ~BatchInserter() {
+    for (size_t i = 0; i < count_; ++i) Entry::Free(pending_[i].entry);
+  }
+
+  // Queues `entry` (owned from here on) for database `db`; `at` is its offset for messages.
+  bool Add(Entry* entry, int db, int64_t expire_at, size_t at) {
+    uint64_t hash = Table::Hash(entry->key());
+    Table* table = &ks_.shard(Keyspace::ShardOf(hash)).dbs[db];
+    table->PrefetchBucket(hash);
+    pending_[count_++] = {entry, table, hash, expire_at, at};
+    return count_ < kBatch || Flush();
+  }
+
+  // Inserts what is queued. False (the rest freed) on a key already present.
+  bool Flush() {
+    for (size_t i = 0; i < count_; ++i) pending_[i].table->PrefetchChain(pending_[i].hash);
+    size_t n = count_;
+    count_ = 0;
+    for (size_t i = 0; i < n; ++i) {
+      Pending& p = pending_[i];
+      if (p.table->Find(p.entry->key(), p.hash) != nullptr) {
+        for (size_t j = i; j < n; ++j) Entry::Free(pending_[j].entry);
+        return r_.FailAt("duplicate key", p.at);
+      }
+      p.table->Insert(p.entry, p.hash);
+      if (p.expire_at >= 0) p.table->SetExpire(p.entry, p.expire_at);
+    }
+    return true;
+  }
+
+ private:
+  static constexpr size_t kBatch = 32;
+  struct Pending {
+    Entry* entry;
+    Table* table;
+    uint64_t hash;
+    int64_t expire_at;
+    size_t at;
+  };
+  Keyspace& ks_;
+  RdbReader& r_;
+  Pending pending_[kBatch];
+  size_t count_ = 0;
 };
 
 bool LoadImage(Keyspace& ks, RdbReader& r, RdbLoadResult* result) {
@@ -735,6 +807,7 @@ bool LoadImage(Keyspace& ks, RdbReader& r, RdbLoadResult* result) {
   const uint32_t stamp =
       InitialAccessStamp(ks.eviction_config().policy.load(std::memory_order_relaxed), now_ms);
   ValueLoader values(r);
+  BatchInserter inserter(ks, r);
   std::string key_scratch, aux_scratch;
   int db = 0;
   int64_t expire_at = -1;
@@ -768,7 +841,13 @@ bool LoadImage(Keyspace& ks, RdbReader& r, RdbLoadResult* result) {
         db = static_cast<int>(len);
         continue;
       case kOpResizeDb:
+        // The database's key count: size every shard's table for its share up front, so
+        // loading never rehashes. Capped so a corrupt count cannot allocate unboundedly.
         if (!r.Len(&len) || !r.Len(&len2)) return false;
+        if (len <= r.size()) {
+          size_t share = static_cast<size_t>(len / Keyspace::kShards + len / Keyspace::kShards / 8);
+          for (size_t s = 0; s < Keyspace::kShards; ++s) ks.shard(s).dbs[db].Reserve(share);
+        }
         continue;
       case kOpAux: {
         std::string_view key, value;
@@ -811,15 +890,8 @@ bool LoadImage(Keyspace& ks, RdbReader& r, RdbLoadResult* result) {
           expire_at = -1;
           continue;
         }
-        uint64_t h = Table::Hash(e->key());
-        Table& t = ks.shard(Keyspace::ShardOf(h)).dbs[db];
-        if (t.Find(e->key(), h) != nullptr) {
-          Entry::Free(e);
-          return r.FailAt("duplicate key", at);
-        }
         e->set_lru(stamp);
-        t.Insert(e, h);
-        if (expire_at >= 0) t.SetExpire(e, expire_at);
+        if (!inserter.Add(e, db, expire_at, at)) return false;
         ++result->keys_loaded;
         expire_at = -1;
         continue;
@@ -827,6 +899,7 @@ bool LoadImage(Keyspace& ks, RdbReader& r, RdbLoadResult* result) {
     }
     break;  // EOF
   }
+  if (!inserter.Flush()) return false;
   // Version 5 on: a CRC64 of everything before it; zero when the writer had rdbchecksum off.
   if (version >= 5) {
     size_t covered = r.offset();

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <limits>
 
+#include "server/util.h"
+
 namespace rowcached::server::rdb {
 namespace {
 
@@ -47,6 +49,17 @@ size_t ListpackBacklenSize(size_t len) {
   if (len < 2097151) return 3;
   if (len < 268435455) return 4;
   return 5;
+}
+
+// A listpack or ziplist: `header` bytes starting with its total size (u32), which must be the
+// blob's, then entries up to a 0xFF terminator. Sets *p to the first entry and *end past the
+// blob.
+bool OpenPacked(std::string_view blob, size_t header, const uint8_t** p, const uint8_t** end) {
+  const auto* begin = reinterpret_cast<const uint8_t*>(blob.data());
+  if (blob.size() < header + 1 || LoadLe(begin, 4) != blob.size()) return false;
+  *p = begin + header;
+  *end = begin + blob.size();
+  return true;
 }
 
 }  // namespace
@@ -95,11 +108,8 @@ std::string_view PackedElement::Text(char (&buf)[24]) const {
 }
 
 bool DecodeListpack(std::string_view blob, const PackedVisitor& visit) {
-  constexpr size_t kHeader = 6;  // total bytes (u32), element count (u16)
-  const auto* p = reinterpret_cast<const uint8_t*>(blob.data());
-  const uint8_t* end = p + blob.size();
-  if (blob.size() < kHeader + 1 || LoadLe(p, 4) != blob.size()) return false;
-  p += kHeader;
+  const uint8_t *p, *end;  // header: total bytes (u32), element count (u16)
+  if (!OpenPacked(blob, 6, &p, &end)) return false;
   while (true) {
     if (p >= end) return false;
     uint8_t b = *p;
@@ -144,11 +154,8 @@ bool DecodeListpack(std::string_view blob, const PackedVisitor& visit) {
 }
 
 bool DecodeZiplist(std::string_view blob, const PackedVisitor& visit) {
-  constexpr size_t kHeader = 10;  // total bytes (u32), tail offset (u32), count (u16)
-  const auto* p = reinterpret_cast<const uint8_t*>(blob.data());
-  const uint8_t* end = p + blob.size();
-  if (blob.size() < kHeader + 1 || LoadLe(p, 4) != blob.size()) return false;
-  p += kHeader;
+  const uint8_t *p, *end;  // header: total bytes (u32), tail offset (u32), count (u16)
+  if (!OpenPacked(blob, 10, &p, &end)) return false;
   while (true) {
     if (p >= end) return false;
     if (*p == 0xFF) return p + 1 == end;
@@ -251,6 +258,74 @@ bool DecodeZipmap(std::string_view blob,
     p += value_len + free_bytes;
     if (!visit(field, value)) return false;
   }
+}
+
+void ListpackBuilder::Clear() {
+  body_.assign(6, '\0');  // total bytes and element count, filled in by Finish
+  count_ = 0;
+}
+
+void ListpackBuilder::Append(std::string_view element) {
+  size_t start = body_.size();
+  auto put_le = [&](uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) body_.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  int64_t v;
+  if (element.size() <= 20 && ParseInt64(element, &v)) {
+    auto u = static_cast<uint64_t>(v);
+    if (v >= 0 && v <= 127) {
+      body_.push_back(static_cast<char>(v));
+    } else if (v >= -4096 && v <= 4095) {
+      uint64_t bits = u & 0x1FFF;  // 13-bit two's complement
+      body_.push_back(static_cast<char>(0xC0 | (bits >> 8)));
+      body_.push_back(static_cast<char>(bits & 0xFF));
+    } else if (v >= INT16_MIN && v <= INT16_MAX) {
+      body_.push_back('\xF1');
+      put_le(u, 2);
+    } else if (v >= -(1 << 23) && v < (1 << 23)) {
+      body_.push_back('\xF2');
+      put_le(u, 3);
+    } else if (v >= INT32_MIN && v <= INT32_MAX) {
+      body_.push_back('\xF3');
+      put_le(u, 4);
+    } else {
+      body_.push_back('\xF4');
+      put_le(u, 8);
+    }
+  } else if (element.size() < 64) {
+    body_.push_back(static_cast<char>(0x80 | element.size()));
+    body_.append(element);
+  } else if (element.size() < 4096) {
+    body_.push_back(static_cast<char>(0xE0 | (element.size() >> 8)));
+    body_.push_back(static_cast<char>(element.size() & 0xFF));
+    body_.append(element);
+  } else {
+    body_.push_back('\xF0');
+    put_le(element.size(), 4);
+    body_.append(element);
+  }
+  // The back-length: the entry's size, 7 bits a byte, most significant first, every byte but
+  // the first flagged with the top bit (lpEncodeBacklen).
+  size_t len = body_.size() - start;
+  size_t n = ListpackBacklenSize(len);
+  for (size_t i = 0; i < n; ++i) {
+    auto byte = static_cast<uint8_t>((len >> (7 * (n - 1 - i))) & 127);
+    if (i > 0) byte |= 128;
+    body_.push_back(static_cast<char>(byte));
+  }
+  ++count_;
+}
+
+std::string ListpackBuilder::Finish() {
+  std::string out = std::move(body_);
+  out.push_back('\xFF');
+  auto total = static_cast<uint32_t>(out.size());
+  // Redis' LP_HDR_NUMELE_UNKNOWN (65535) when the count does not fit in 16 bits.
+  auto count = static_cast<uint16_t>(count_ < 65535 ? count_ : 65535);
+  std::memcpy(out.data(), &total, 4);  // little-endian host
+  std::memcpy(out.data() + 4, &count, 2);
+  Clear();
+  return out;
 }
 
 std::string EncodeIntset(const std::vector<int64_t>& sorted) {

@@ -50,6 +50,24 @@ bool DecodeIntset(std::string_view blob, const std::function<bool(int64_t)>& vis
 bool DecodeZipmap(std::string_view blob,
                   const std::function<bool(std::string_view, std::string_view)>& visit);
 
+// Builds one listpack (Redis 7 quicklist nodes): elements that are integers in canonical form
+// are stored as integers, the rest as strings, as Redis' lpAppend does.
+class ListpackBuilder {
+ public:
+  ListpackBuilder() { Clear(); }
+  // The listpack's size once Finish adds its terminator.
+  size_t bytes() const { return body_.size() + 1; }
+  size_t count() const { return count_; }
+  void Append(std::string_view element);
+  // The finished listpack; the builder is left empty for the next one.
+  std::string Finish();
+  void Clear();
+
+ private:
+  std::string body_;  // header and entries, no terminator yet
+  size_t count_ = 0;
+};
+
 // An intset of `sorted` (ascending, distinct), each stored in the narrowest width (2, 4 or 8
 // bytes) that holds them all, as Redis' intset does.
 std::string EncodeIntset(const std::vector<int64_t>& sorted);

@@ -19,6 +19,7 @@
 #include "server/rdb.h"
 #include "server/set_object.h"
 #include "server/zset_object.h"
+#include "support/keyspace_image.h"
 
 namespace rowcached::protocol_test {
 namespace {
@@ -27,6 +28,9 @@ using server::Db;
 using server::Entry;
 using server::Keyspace;
 using server::ValueType;
+using testing::Image;
+using testing::KeyImage;
+using testing::ScoreText;
 
 // A private redis-server on a free port with its own directory, no snapshots of its own.
 // Started on `dir`/`dbfilename` when that file exists (loading it). Killed by the Process
@@ -38,7 +42,9 @@ class RedisServer {
     process_.emplace(
         std::vector<std::string>{binary, "--port", std::to_string(port_), "--dir", dir.string(),
                                  "--dbfilename", "dump.rdb", "--save", "", "--appendonly", "no",
-                                 "--logfile", (dir / "redis.log").string()},
+                                 // Deep checks of every listpack and intset it loads.
+                                 "--sanitize-dump-payload", "yes", "--logfile",
+                                 (dir / "redis.log").string()},
         dir);
     // Ready when PING answers PONG (during loading it answers -LOADING).
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -64,30 +70,6 @@ class RedisServer {
   uint16_t port_;
   std::optional<Process> process_;
 };
-
-// Everything compared about one key: type, OBJECT ENCODING (not for strings: rowcached derives
-// it from the value), the value in a canonical order, and the absolute expiry (-1: none).
-struct KeyImage {
-  std::string type;
-  std::string encoding;
-  std::vector<std::string> value;
-  int64_t expire_at = -1;
-  bool operator==(const KeyImage&) const = default;
-};
-using Image = std::map<std::pair<int, std::string>, KeyImage>;
-
-std::ostream& operator<<(std::ostream& os, const KeyImage& k) {
-  os << k.type << "/" << k.encoding << " expire " << k.expire_at << " [";
-  for (const auto& v : k.value) os << RespClient::Printable(v).substr(0, 80) << " ";
-  return os << "]";
-}
-
-// Scores compared as numbers: redis-server replies "%.17g" text, "inf" and "-inf".
-std::string ScoreText(double score) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", score);
-  return buf;
-}
 
 std::vector<std::string> Strings(const Reply& r) {
   std::vector<std::string> out;
@@ -124,55 +106,6 @@ Image RedisImage(RespClient& c, int databases) {
       }
       image[{d, key}] = k;
     }
-  }
-  return image;
-}
-
-Image OurImage(Keyspace& ks) {
-  Image image;
-  server::ShardLocks locks;
-  locks.LockAll(ks);
-  for (int d = 0; d < ks.databases(); ++d) {
-    Db db(&ks, d);
-    db.ForEach([&](Entry* e) {
-      KeyImage k;
-      k.type = std::string(server::TypeName(e->type()));
-      k.expire_at = db.ExpireAt(e);
-      if (e->type() != ValueType::kString) k.encoding = std::string(e->object()->Encoding());
-      switch (e->type()) {
-        case ValueType::kString:
-          k.value = {std::string(e->str())};
-          break;
-        case ValueType::kList: {
-          auto* l = static_cast<server::ListObject*>(e->object());
-          for (size_t i = 0; i < l->size(); ++i) k.value.push_back(l->at(i));
-          break;
-        }
-        case ValueType::kSet:
-          static_cast<server::SetObject*>(e->object())->ForEach([&](const server::SetMember& m) {
-            k.value.emplace_back(m.view());
-          });
-          std::sort(k.value.begin(), k.value.end());
-          break;
-        case ValueType::kZSet: {
-          auto* z = static_cast<server::ZSetObject*>(e->object());
-          for (auto* n = z->First(); n != nullptr; n = n->next()) {
-            k.value.push_back(std::string(n->member()) + "=" + ScoreText(n->score()));
-          }
-          break;
-        }
-        case ValueType::kHash:
-          static_cast<server::HashObject*>(e->object())
-              ->ForEach([&](std::string_view f, std::string_view v) {
-                k.value.push_back(std::string(f) + "=" + std::string(v));
-              });
-          std::sort(k.value.begin(), k.value.end());
-          break;
-        default:
-          FAIL("unexpected type " << k.type);
-      }
-      image[{d, std::string(e->key())}] = k;
-    });
   }
   return image;
 }
@@ -271,7 +204,7 @@ TEST_CASE("a dump.rdb written by redis-server 7.0 loads into rowcached", "[rdb-r
   CHECK(result.rdb_version == 10);
   CHECK(result.redis_ver == "7.0.15");
   CHECK(result.keys_loaded == expected.size());
-  CompareImages(expected, OurImage(ks));
+  CompareImages(expected, testing::KeyspaceImage(ks));
 }
 
 TEST_CASE("a dump.rdb written by rowcached loads into redis-server 7.0", "[rdb-redis]") {
@@ -292,7 +225,13 @@ TEST_CASE("a dump.rdb written by rowcached loads into redis-server 7.0", "[rdb-r
     db.SetString(std::string("bin\0key", 7), std::string("\0\xff\r\n", 4), false);
     db.SetExpireAt(db.SetString("ttl", "v", false), later);
     auto* list = db.FindOrCreate<server::ListObject>("list", ValueType::kList, &st);
-    for (std::string v : {"a", "1", "-5"}) list->Push(server::ListEnd::kRight, v);
+    for (std::string v : {"a", "1", "-5", "70000", "-9000000000"}) {
+      list->Push(server::ListEnd::kRight, v);
+    }
+    // Entries past 127 and 16383 bytes have two- and three-byte listpack back-lengths.
+    list->Push(server::ListEnd::kRight, std::string(200, 'p'));
+    list->Push(server::ListEnd::kRight, std::string(20000, 'r'));
+    list->Push(server::ListEnd::kRight, "tail");
     auto* biglist = db.FindOrCreate<server::ListObject>("biglist", ValueType::kList, &st);
     for (int i = 0; i < 3000; ++i) biglist->Push(server::ListEnd::kRight, "element-" + Number(i));
     auto* iset = db.FindOrCreate<server::SetObject>("iset", ValueType::kSet, &st);
@@ -320,17 +259,35 @@ TEST_CASE("a dump.rdb written by rowcached loads into redis-server 7.0", "[rdb-r
     Db db15(&ks, 15);
     db15.SetExpireAt(db15.SetString("k", std::string(100, 'z'), false), later + 9);
   }
-  Image expected = OurImage(ks);
+  Image expected = testing::KeyspaceImage(ks);
   REQUIRE(expected.size() == 19);
   std::string error;
   INFO(error);
   REQUIRE(server::SaveRdbFile(ks, (dir.path() / "dump.rdb").string(), {}, &error));
+
+  // Redis' own checker walks every record and verifies the checksum.
+  RunResult check =
+      Run({RequireTool("redis-check-rdb", "redis-tools"), (dir.path() / "dump.rdb").string()},
+          dir.path());
+  INFO("redis-check-rdb: " << check.out << check.err);
+  CHECK(check.exit_code == 0);
+  CHECK_THAT(check.out, Catch::Contains("RDB looks OK"));
 
   RedisServer redis(dir.path());
   INFO("redis-server log: " << redis.Log());
   CHECK_THAT(redis.Log(), Catch::Contains("DB loaded from disk"));
   RespClient c(redis.port());
   CompareImages(expected, RedisImage(c, 16));
+  // Walking a list backwards reads the listpack back-lengths LRANGE 0 -1 does not.
+  REQUIRE(c.Command({"SELECT", "0"}).str == "OK");
+  for (const char* key : {"list", "biglist"}) {
+    const auto& elements = expected.at({0, key}).value;
+    for (size_t i = 1; i <= elements.size(); i += 1 + i / 3) {
+      INFO(key << " index -" << i);
+      CHECK(c.Command({"LINDEX", key, "-" + std::to_string(i)}).str ==
+            elements[elements.size() - i]);
+    }
+  }
 }
 
 }  // namespace rowcached::protocol_test

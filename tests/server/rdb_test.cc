@@ -4,6 +4,7 @@
 // tests/protocol/rdb_redis_test.cc.
 #include "server/rdb.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -20,9 +21,14 @@
 #include "server/list_object.h"
 #include "server/rdb_codec.h"
 #include "server/set_object.h"
+#include "server/util.h"
 #include "server/zset_object.h"
+#include "support/keyspace_image.h"
 
 using namespace rowcached::server;
+using rowcached::testing::Image;
+using rowcached::testing::KeyImage;
+using rowcached::testing::KeyspaceImage;
 
 namespace {
 
@@ -43,71 +49,6 @@ RdbSaveOptions RowOptions() {
     *out = static_cast<const FakeRow*>(row.object())->columns;
   };
   return options;
-}
-
-// Everything observable about one key: type, OBJECT ENCODING, value in a canonical order, TTL.
-struct KeyImage {
-  std::string type;
-  std::string encoding;
-  std::vector<std::string> value;
-  int64_t expire_at = -1;
-  bool operator==(const KeyImage&) const = default;
-};
-using Image = std::map<std::pair<int, std::string>, KeyImage>;
-
-std::string ScoreText(double score) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g%s", score, score == 0 && std::signbit(score) ? "(-0)" : "");
-  return buf;
-}
-
-Image Snapshot(Keyspace& ks) {
-  Image image;
-  ShardLocks locks;
-  locks.LockAll(ks);
-  for (int d = 0; d < ks.databases(); ++d) {
-    Db db(&ks, d);
-    db.ForEach([&](Entry* e) {
-      KeyImage k;
-      k.type = std::string(TypeName(e->type()));
-      k.expire_at = db.ExpireAt(e);
-      switch (e->type()) {
-        case ValueType::kString:
-          k.value = {std::string(e->str())};
-          break;
-        case ValueType::kList: {
-          auto* l = static_cast<ListObject*>(e->object());
-          for (size_t i = 0; i < l->size(); ++i) k.value.push_back(l->at(i));
-          break;
-        }
-        case ValueType::kSet:
-          static_cast<SetObject*>(e->object())->ForEach([&](const SetMember& m) {
-            k.value.emplace_back(m.view());
-          });
-          std::sort(k.value.begin(), k.value.end());
-          break;
-        case ValueType::kZSet: {
-          auto* z = static_cast<ZSetObject*>(e->object());
-          for (auto* n = z->First(); n != nullptr; n = n->next()) {
-            k.value.push_back(std::string(n->member()) + "=" + ScoreText(n->score()));
-          }
-          break;
-        }
-        case ValueType::kHash:
-          static_cast<HashObject*>(e->object())
-              ->ForEach([&](std::string_view f, std::string_view v) {
-                k.value.push_back(std::string(f) + "=" + std::string(v));
-              });
-          std::sort(k.value.begin(), k.value.end());
-          break;
-        default:
-          k.value = {"?"};
-      }
-      if (e->type() != ValueType::kString) k.encoding = std::string(e->object()->Encoding());
-      image[{d, std::string(e->key())}] = k;
-    });
-  }
-  return image;
 }
 
 std::string Dump(Keyspace& ks, const RdbSaveOptions& options = {}) {
@@ -226,7 +167,7 @@ struct Loaded {
   Loaded(std::string_view bytes, int64_t now = kNow) : clock(now), ks(16, &clock) {
     ok = LoadRdbBytes(ks, bytes, "dump.rdb", &result, &error);
   }
-  size_t KeyCount() { return Snapshot(ks).size(); }
+  size_t KeyCount() { return KeyspaceImage(ks).size(); }
 };
 
 }  // namespace
@@ -250,10 +191,61 @@ TEST_CASE("rdb codec: CRC64 and LZF as Redis has them", "[rdb]") {
   REQUIRE_FALSE(rdb::LzfDecompress(std::string_view(out.data(), n), back.data(), back.size() - 1));
 }
 
+TEST_CASE("rdb codec: listpacks built as Redis' lpAppend encodes them decode back", "[rdb]") {
+  std::vector<std::string> elements = {"0",
+                                       "127",
+                                       "128",
+                                       "-1",
+                                       "-4096",
+                                       "4095",
+                                       "-4097",
+                                       "32767",
+                                       "-32768",
+                                       "32768",
+                                       "8388607",
+                                       "-8388608",
+                                       "8388608",
+                                       "2147483647",
+                                       "-2147483649",
+                                       "9223372036854775807",
+                                       "-9223372036854775808",
+                                       "007",
+                                       "+1",
+                                       "-0",
+                                       "",
+                                       std::string(63, 'a'),
+                                       std::string(64, 'b'),
+                                       std::string(4095, 'c'),
+                                       std::string(4096, 'd'),
+                                       std::string(20000, 'e'),
+                                       std::string("\0\xff", 2)};
+  rdb::ListpackBuilder builder;
+  for (const auto& e : elements) builder.Append(e);
+  CHECK(builder.count() == elements.size());
+  std::string lp = builder.Finish();
+  CHECK(builder.count() == 0);
+  // Integer encodings where Redis uses them: 7-bit, 13-bit, 16, 24, 32 and 64-bit.
+  CHECK(lp.substr(6, 2) == std::string("\x00\x01", 2));  // "0": one byte, back-length 1
+  std::vector<std::string> decoded;
+  std::vector<bool> as_int;
+  REQUIRE(rdb::DecodeListpack(lp, [&](const rdb::PackedElement& e) {
+    char buf[24];
+    decoded.emplace_back(e.Text(buf));
+    as_int.push_back(e.is_int);
+    return true;
+  }));
+  CHECK(decoded == elements);
+  for (size_t i = 0; i < elements.size(); ++i) {
+    int64_t v;
+    INFO(elements[i]);
+    CHECK(as_int[i] == ParseInt64(elements[i], &v));
+  }
+}
+
 TEST_CASE("rdb round trip keeps every type, encoding, TTL and database", "[rdb]") {
   Fixture f;
   FillVariety(f);
-  Image before = Snapshot(f.ks);
+  Image before = KeyspaceImage(f.ks);
   REQUIRE(before.size() == 25);
   // Encodings the fixture is meant to cover.
   CHECK(before[{0, "intset"}].encoding == "intset");
@@ -277,7 +269,7 @@ TEST_CASE("rdb round trip keeps every type, encoding, TTL and database", "[rdb]"
     CHECK(loaded.result.keys_loaded == before.size());
     CHECK(loaded.result.rdb_version == 10);
     CHECK_FALSE(loaded.result.redis_ver.empty());
-    Image after = Snapshot(loaded.ks);
+    Image after = KeyspaceImage(loaded.ks);
     for (const auto& [key, image] : before) {
       INFO("db " << key.first << " key " << key.second);
       REQUIRE(after.count(key) == 1);
@@ -313,7 +305,7 @@ TEST_CASE("rdb writes integer-looking strings in Redis' integer encodings", "[rd
                                7)) != std::string::npos);
   Loaded loaded(bytes);
   REQUIRE(loaded.ok);
-  Image image = Snapshot(loaded.ks);
+  Image image = KeyspaceImage(loaded.ks);
   CHECK(image[{0, "b"}].value == std::vector<std::string>{"-30000"});
   CHECK(image[{0, "c"}].value == std::vector<std::string>{"2000000000"});
 }
@@ -341,7 +333,7 @@ TEST_CASE("rdb load skips keys whose TTL passed and counts them", "[rdb]") {
   REQUIRE(loaded.ok);
   CHECK(loaded.result.keys_loaded == 2);
   CHECK(loaded.result.expired_skipped == 1);
-  Image image = Snapshot(loaded.ks);
+  Image image = KeyspaceImage(loaded.ks);
   CHECK(image.count({0, "soon"}) == 0);
   CHECK(image[{0, "later"}].expire_at == kNow + 100'000);
   CHECK(image[{0, "forever"}].expire_at == -1);
@@ -359,7 +351,7 @@ TEST_CASE("rdb writes cached rows as hashes and leaves Bloom filters out", "[rdb
   });
   Loaded with_rows(Dump(f.ks, RowOptions()));
   REQUIRE(with_rows.ok);
-  Image image = Snapshot(with_rows.ks);
+  Image image = KeyspaceImage(with_rows.ks);
   REQUIRE(image.size() == 2);
   KeyImage row = image[{0, "users:7"}];
   CHECK(row.type == "hash");
@@ -469,7 +461,9 @@ TEST_CASE("rdb load refuses bad magic, unknown and unsupported types", "[rdb]") 
   fails_with(prefix + "\xf5", "dump.rdb: functions are not supported by rowcached at byte 14");
   fails_with(prefix + "\xf7", "dump.rdb: module data is not supported by rowcached at byte 14");
   fails_with(prefix + "\xfe\x10", "dump.rdb: database 16 is beyond the 16 configured at byte 14");
-  fails_with(prefix + std::string("\x00\x01k\x01w", 5), "dump.rdb: duplicate key at byte 14");
+  // A complete file (EOF, no checksum) whose second key repeats the first.
+  fails_with(prefix + std::string("\x00\x01k\x01w\xff", 6) + std::string(8, '\0'),
+             "dump.rdb: duplicate key at byte 14");
 }
 
 TEST_CASE("rdb loads the ziplist, zipmap and old list and zset forms", "[rdb]") {
@@ -535,7 +529,7 @@ TEST_CASE("rdb loads the ziplist, zipmap and old list and zset forms", "[rdb]") 
   INFO(loaded.error);
   REQUIRE(loaded.ok);
   CHECK(loaded.result.rdb_version == 9);
-  Image image = Snapshot(loaded.ks);
+  Image image = KeyspaceImage(loaded.ks);
   CHECK(image[{0, "zl"}].value == std::vector<std::string>{"a", "12", "-300"});
   CHECK(image[{0, "hz"}].value == std::vector<std::string>{"f=12", "g=v"});
   CHECK(image[{0, "hz"}].encoding == "listpack");
@@ -563,7 +557,7 @@ TEST_CASE("SaveRdbFile replaces the file atomically and leaves no temporary file
     Keyspace ks(16, &clock);
     RdbLoadResult result;
     REQUIRE(LoadRdbFile(ks, path, &result, &error));
-    CHECK(Snapshot(ks) == Snapshot(f.ks));
+    CHECK(KeyspaceImage(ks) == KeyspaceImage(f.ks));
   }
   CHECK_FALSE(SaveRdbFile(f.ks, dir + "/missing/dump.rdb", {}, &error));
   CHECK_THAT(error, Catch::Contains("missing/dump.rdb.tmp-"));
@@ -576,4 +570,74 @@ TEST_CASE("SaveRdbFile replaces the file atomically and leaves no temporary file
     CHECK_THAT(error, Catch::Contains("none.rdb"));
   }
   std::system(("rm -rf " + dir).c_str());
+}
+
+TEST_CASE("rdb loads a dump saved by redis-server 7.0.15 and survives its damage", "[rdb]") {
+  // Made by testdata/make_redis_dump.sh.
+  std::string path = std::string(ROWCACHED_SERVER_TESTDATA) + "/redis_7.0.15_dump.rdb";
+  std::string bytes;
+  {
+    FILE* f = std::fopen(path.c_str(), "rb");
+    REQUIRE(f != nullptr);
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.append(buf, n);
+    std::fclose(f);
+  }
+  Loaded loaded(bytes);
+  INFO(loaded.error);
+  REQUIRE(loaded.ok);
+  CHECK(loaded.result.redis_ver == "7.0.15");
+  Image image = KeyspaceImage(loaded.ks);
+  CHECK(image.size() == 13);
+  CHECK(image[{0, "int8"}].value == std::vector<std::string>{"-100"});
+  CHECK(image[{0, "int32"}].value == std::vector<std::string>{"2000000000"});
+  std::string abc;
+  for (int i = 0; i < 200; ++i) abc += "abc";
+  CHECK(image[{0, "long"}].value == std::vector<std::string>{abc});
+  CHECK(image[{0, "list"}].value ==
+        std::vector<std::string>{"a", "1", "-5", "123456789012", std::string(100, 'q')});
+  CHECK(image[{0, "biglist"}].value.size() == 1500);
+  CHECK(image[{0, "biglist"}].value[1499] == "element-1500");
+  CHECK(image[{0, "intset"}].encoding == "intset");
+  CHECK(image[{0, "intset"}].value ==
+        std::vector<std::string>{"-3", "-9223372036854775808", "1", "100000", "2"});
+  CHECK(image[{0, "strset"}].encoding == "hashtable");
+  CHECK(image[{0, "zset"}].encoding == "listpack");
+  CHECK(image[{0, "zset"}].value ==
+        std::vector<std::string>{"low=-inf", "neg=-2.25", "a=1.5", "int=3", "high=inf"});
+  CHECK(image[{0, "bigzset"}].encoding == "skiplist");
+  CHECK(image[{0, "bigzset"}].value.size() == 200);
+  CHECK(image[{0, "hash"}].encoding == "listpack");
+  CHECK(image[{0, "hash"}].value == std::vector<std::string>{"f=v", "n=42", "neg=-7"});
+  CHECK(image[{0, "bighash"}].encoding == "hashtable");
+  CHECK(image[{0, "bighash"}].value.size() == 600);
+  CHECK(image[{1, "k"}].value == std::vector<std::string>{"db1"});
+
+  // Damage inside listpacks, intsets and LZF strings must fail cleanly (checksum zeroed so the
+  // parser itself meets it), and every truncation must fail.
+  for (size_t len = 0; len < bytes.size(); len += 1 + len / 100) {
+    Loaded cut(std::string_view(bytes).substr(0, len));
+    REQUIRE_FALSE(cut.ok);
+    REQUIRE(cut.KeyCount() == 0);
+  }
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 300; ++round) {
+    std::string damaged = bytes;
+    damaged[9 + rng() % (damaged.size() - 17)] = static_cast<char>(rng());
+    std::memset(damaged.data() + damaged.size() - 8, 0, 8);
+    Loaded result(damaged);
+    if (!result.ok) REQUIRE(result.KeyCount() == 0);
+  }
+}
+
+TEST_CASE("WriteRdb reports a write error", "[rdb]") {
+  Fixture f;
+  f.With(0, [](Db& db) { db.SetString("k", "v", false); });
+  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // writes fail with EBADF
+  REQUIRE(fd >= 0);
+  std::string error;
+  CHECK_FALSE(WriteRdb(f.ks, fd, {}, &error));
+  CHECK_THAT(error, Catch::Contains("write failed"));
+  ::close(fd);
 }
