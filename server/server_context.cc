@@ -77,6 +77,7 @@ void RegisterAllFamilies(Registry& registry) {
   RegisterMultiFamily(registry);
   RegisterPubSubFamily(registry);
   RegisterListFamily(registry);
+  RegisterAofFamily(registry);
 }
 
 }  // namespace rowcached::server

@@ -182,6 +182,7 @@ void RegisterServerFamily(Registry& registry);
 void RegisterClientFamily(Registry& registry);
 void RegisterMultiFamily(Registry& registry);
 void RegisterPubSubFamily(Registry& registry);
+void RegisterAofFamily(Registry& registry);
 // Leaves MULTI and forgets the watched keys (Redis' discardTransaction; multi_family.cc).
 void DiscardTransaction(ServerContext& server, ClientState& client);
 // Parts of the server family kept in their own files.
