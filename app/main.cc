@@ -4,13 +4,19 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 
 #include "app/config.h"
 #include "middleware/bloom_family.h"
 #include "middleware/row_cache.h"
+#include "server/aof.h"
+#include "server/background_child.h"
 #include "server/network.h"
 #include "server/server_context.h"
 
@@ -53,10 +59,49 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  // Persistence: with appendonly, the AOF is loaded, then opened for appending before serving.
+  server::BackgroundChild background_child;
+  std::unique_ptr<server::AppendOnlyFile> aof;
+  if (config.server.appendonly) {
+    server::AofLoadResult loaded;
+    auto start = std::chrono::steady_clock::now();
+    if (!server::LoadAppendOnlyFile(context, config.server, &error, &loaded)) {
+      spdlog::error("{}", error);
+      return 1;
+    }
+    if (loaded.found) {
+      spdlog::info("DB loaded from append only file: {:.3f} seconds ({} files, {} commands)",
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                   loaded.files_loaded, loaded.commands);
+    }
+    aof = server::AppendOnlyFile::Open(context, background_child, &error);
+    if (!aof) {
+      spdlog::error("{}", error);
+      return 1;
+    }
+    context.set_command_log(aof.get());
+  }
   server::NetworkServer network(context);
   if (!network.Start(&error)) {
     spdlog::error("{}", error);
     return 1;
+  }
+  // The AOF's periodic work (appendfsync changes, rewrite children, automatic rewrites), at the
+  // server's hz.
+  std::mutex aof_cron_mu;
+  std::condition_variable aof_cron_cv;
+  bool aof_cron_stop = false;
+  std::thread aof_cron;
+  if (aof) {
+    aof_cron = std::thread([&] {
+      std::unique_lock l(aof_cron_mu);
+      while (!aof_cron_stop) {
+        int hz = std::clamp(context.options().hz, 1, 500);
+        aof_cron_cv.wait_for(l, std::chrono::milliseconds(1000 / hz),
+                             [&] { return aof_cron_stop; });
+        if (!aof_cron_stop) aof->Cron();
+      }
+    });
   }
   std::atomic<bool> stopping{false};
   std::thread signal_thread([&] {
@@ -68,6 +113,16 @@ int main(int argc, char** argv) {
     network.RequestStop();
   });
   network.Wait();
+  if (aof) {
+    {
+      std::lock_guard l(aof_cron_mu);
+      aof_cron_stop = true;
+    }
+    aof_cron_cv.notify_all();
+    aof_cron.join();
+    context.set_command_log(nullptr);
+    aof.reset();  // writes and fsyncs what is buffered
+  }
   stopping = true;
   pthread_kill(signal_thread.native_handle(), SIGTERM);  // wakes sigwait if still waiting
   signal_thread.join();
