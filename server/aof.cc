@@ -15,12 +15,14 @@ namespace rowcached::server {
 
 namespace {
 
-// The end offset of this thread's last append, and to which AOF (tests run several).
+// The end offset of this thread's last append, and to which AOF: by a number never reused, as
+// an address may be (tests open several, one after the other).
 struct PendingAppend {
-  const AppendOnlyFile* owner = nullptr;
+  uint64_t owner = 0;
   uint64_t end = 0;
 };
 thread_local PendingAppend tl_pending;
+std::atomic<uint64_t> next_instance_id{1};
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -43,7 +45,10 @@ struct AppendOnlyFile::File {
 
 AppendOnlyFile::AppendOnlyFile(ServerContext& server, BackgroundChild& child,
                                RdbSaveOptions base_options)
-    : server_(server), child_(child), base_options_(std::move(base_options)) {}
+    : server_(server),
+      child_(child),
+      base_options_(std::move(base_options)),
+      instance_id_(next_instance_id.fetch_add(1)) {}
 
 AppendOnlyFile* AppendOnlyFile::Of(ServerContext& server) {
   return dynamic_cast<AppendOnlyFile*>(server.command_log());
@@ -158,11 +163,11 @@ void AppendOnlyFile::Append(int db, const std::vector<std::string_view>& args) {
     selected_db_ = db;
   }
   aof::AppendCommand(&buf_, args);
-  tl_pending = {this, buf_start_ + buf_.size()};
+  tl_pending = {instance_id_, buf_start_ + buf_.size()};
 }
 
 void AppendOnlyFile::AwaitDurable() {
-  if (tl_pending.owner != this) return;
+  if (tl_pending.owner != instance_id_) return;
   const uint64_t target = tl_pending.end;
   const bool sync = static_cast<Fsync>(fsync_.load(std::memory_order_relaxed)) == Fsync::kAlways;
   auto covered = [&] {

@@ -144,6 +144,7 @@ class AppendOnlyFile final : public CommandLog {
   ServerContext& server_;
   BackgroundChild& child_;
   const RdbSaveOptions base_options_;
+  const uint64_t instance_id_;  // tells this AOF's appends from another's in tl_pending
   std::string dir_;
   std::string appendfilename_;
   std::atomic<int> fsync_{static_cast<int>(Fsync::kEverysec)};

@@ -104,8 +104,16 @@ ScanResult ScanCommands(std::string_view data,
                                                  size_t offset)>& on_command) {
   ScanResult result;
   std::vector<std::string_view> args;
-  constexpr size_t kNoMulti = SIZE_MAX;
-  size_t multi_at = kNoMulti;  // offset of an open MULTI
+  size_t multi_at = SIZE_MAX;  // offset of an open MULTI; SIZE_MAX: none
+  // Ends the scan at `offset`: whole commands stand before it, or before an open MULTI.
+  auto end = [&](ScanResult::Status status, size_t offset, std::string error) {
+    result.status = status;
+    result.error_offset = offset;
+    result.valid_up_to = std::min(offset, multi_at);
+    result.error = std::move(error);
+    return result;
+  };
+  const char* kEofInMulti = "Unexpected end of file inside MULTI";
   size_t pos = 0;
   while (true) {
     size_t start = pos;
@@ -113,53 +121,20 @@ ScanResult ScanCommands(std::string_view data,
     ParseStatus s = ParseCommand(data, &pos, &args, &error);
     if (s == ParseStatus::kEnd) break;
     if (s == ParseStatus::kTruncated) {
-      result.status = ScanResult::kTruncated;
-      result.error_offset = (multi_at != kNoMulti ? multi_at : start);
-      result.valid_up_to = result.error_offset;
-      result.error =
-          multi_at != kNoMulti ? "Unexpected end of file inside MULTI" : "Unexpected end of file";
-      return result;
+      return end(ScanResult::kTruncated, std::min(start, multi_at),
+                 multi_at != SIZE_MAX ? kEofInMulti : "Unexpected end of file");
     }
-    if (s == ParseStatus::kCorrupt) {
-      result.status = ScanResult::kCorrupt;
-      result.error_offset = start;
-      result.valid_up_to = (multi_at != kNoMulti ? multi_at : start);
-      result.error = error;
-      return result;
-    }
+    if (s == ParseStatus::kCorrupt) return end(ScanResult::kCorrupt, start, error);
     if (IsCommand(args[0], "multi")) {
-      if (multi_at != kNoMulti) {
-        result.status = ScanResult::kCorrupt;
-        result.error_offset = start;
-        result.valid_up_to = multi_at;
-        result.error = "Unexpected MULTI";
-        return result;
-      }
+      if (multi_at != SIZE_MAX) return end(ScanResult::kCorrupt, start, "Unexpected MULTI");
       multi_at = start;
     } else if (IsCommand(args[0], "exec")) {
-      if (multi_at == kNoMulti) {
-        result.status = ScanResult::kCorrupt;
-        result.error_offset = start;
-        result.valid_up_to = start;
-        result.error = "Unexpected EXEC";
-        return result;
-      }
-      multi_at = kNoMulti;
+      if (multi_at == SIZE_MAX) return end(ScanResult::kCorrupt, start, "Unexpected EXEC");
+      multi_at = SIZE_MAX;
     }
-    if (!on_command(args, start)) {
-      result.status = ScanResult::kStopped;
-      result.error_offset = start;
-      result.valid_up_to = (multi_at != kNoMulti ? multi_at : start);
-      return result;
-    }
+    if (!on_command(args, start)) return end(ScanResult::kStopped, start, "");
   }
-  if (multi_at != kNoMulti) {
-    result.status = ScanResult::kTruncated;
-    result.error_offset = multi_at;
-    result.valid_up_to = multi_at;
-    result.error = "Unexpected end of file inside MULTI";
-    return result;
-  }
+  if (multi_at != SIZE_MAX) return end(ScanResult::kTruncated, multi_at, kEofInMulti);
   result.valid_up_to = data.size();
   return result;
 }
