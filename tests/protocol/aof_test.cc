@@ -14,6 +14,7 @@
 #include "protocol/process.h"
 #include "protocol/resp_client.h"
 #include "protocol/test_server.h"
+#include "server/dispatch.h"
 #include "server/network.h"
 
 namespace rowcached::protocol_test {
@@ -181,6 +182,114 @@ TEST_CASE("AOF: our files pass redis-check-aof and our checker fixes a cut file"
   CHECK(fs::file_size(incr) == size - Resp({"RPUSH", "l", "a", "b"}).size());
   redis = Run({redis_check, (dir / "appendonly.aof.manifest").string()}, tmp.path());
   CHECK(redis.exit_code == 0);
+}
+
+// A private redis-server 7.0 with appendonly on `dir` (the AOF's commands, no RDB preamble).
+class RedisServer {
+ public:
+  explicit RedisServer(const fs::path& dir)
+      : port_(FreePort()),
+        process_({RequireTool("redis-server", "redis-server"), "--port", std::to_string(port_),
+                  "--bind", "127.0.0.1", "--dir", dir.string(), "--save", "", "--appendonly", "yes",
+                  "--aof-use-rdb-preamble", "no", "--appendfsync", "always"},
+                 dir) {
+    WaitUntil([&] { return CanConnect(port_); }, "redis-server to listen");
+  }
+  ~RedisServer() {
+    {
+      RespClient c(port_);
+      c.Send(EncodeCommand({"SHUTDOWN", "NOSAVE"}));
+    }
+    process_.Finish(std::chrono::seconds(20));
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  uint16_t port_;
+  Process process_;
+};
+
+// Runs commands against a ServerContext through the dispatcher.
+std::string RunIn(server::ServerContext& context, server::ClientState& client,
+                  const std::vector<std::string>& args) {
+  std::vector<std::string_view> views(args.begin(), args.end());
+  std::string out;
+  server::ReplyBuilder reply(&out);
+  server::Dispatch(context, client, views, reply);
+  return out;
+}
+
+TEST_CASE("AOF: an AOF written and rewritten by redis-server 7.0 loads into rowcached",
+          "[protocol][aof]") {
+  TempDir tmp;
+  {
+    RedisServer redis(tmp.path());
+    RespClient c(redis.port());
+    CHECK(c.Command({"SET", "s", "v", "EX", "1000"}).raw == "+OK\r\n");
+    CHECK(c.Command({"RPUSH", "l", "a", "b", "c"}).raw == ":3\r\n");
+    CHECK(c.Command({"SADD", "set", "x", "y"}).raw == ":2\r\n");
+    CHECK(c.Command({"ZADD", "z", "1", "a", "2.5", "b"}).raw == ":2\r\n");
+    CHECK(c.Command({"HSET", "h", "f", "v"}).raw == ":1\r\n");
+    // The rewrite writes a base of commands; what follows goes to the next increment.
+    CHECK(c.Command({"BGREWRITEAOF"}).raw == "+Background append only file rewriting started\r\n");
+    WaitUntil(
+        [&] {
+          std::string info = Info(c, "persistence");
+          return InfoField(info, "aof_rewrites") == "1" &&
+                 InfoField(info, "aof_rewrite_in_progress") == "0";
+        },
+        "redis' rewrite to finish");
+    CHECK(c.Command({"INCR", "n"}).raw == ":1\r\n");
+    CHECK(c.Command({"EXPIRE", "l", "500"}).raw == ":1\r\n");
+    CHECK(c.Command({"SELECT", "3"}).raw == "+OK\r\n");
+    CHECK(c.Command({"MULTI"}).raw == "+OK\r\n");
+    c.Command({"SET", "in3", "x"});
+    c.Command({"LPUSH", "l3", "y"});
+    CHECK(c.Command({"EXEC"}).raw == "*2\r\n+OK\r\n:1\r\n");
+  }
+  server::Options o;
+  o.dir = tmp.path().string();
+  o.appendonly = true;
+  server::ServerContext context(o);
+  std::string error;
+  server::AofLoadResult result;
+  REQUIRE(server::LoadAppendOnlyFile(context, o, &error, &result));
+  INFO(error);
+  CHECK(result.found);
+  INFO(ReadFile(tmp.path() / "appendonlydir" / "appendonly.aof.manifest"));
+  CHECK(result.files_loaded == 2);
+  CHECK(ReadFile(tmp.path() / "appendonlydir" / "appendonly.aof.manifest")
+            .starts_with("file appendonly.aof.2.base.aof seq 2 type b\n"));
+  server::ClientState client;
+  client.authenticated = true;
+  CHECK(RunIn(context, client, {"GET", "s"}) == "$1\r\nv\r\n");
+  CHECK(std::stoll(RunIn(context, client, {"TTL", "s"}).substr(1)) > 900);
+  CHECK(std::stoll(RunIn(context, client, {"TTL", "l"}).substr(1)) > 400);
+  CHECK(RunIn(context, client, {"LRANGE", "l", "0", "-1"}) ==
+        "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n");
+  CHECK(RunIn(context, client, {"SCARD", "set"}) == ":2\r\n");
+  CHECK(RunIn(context, client, {"ZSCORE", "z", "b"}) == "$3\r\n2.5\r\n");
+  CHECK(RunIn(context, client, {"HGET", "h", "f"}) == "$1\r\nv\r\n");
+  CHECK(RunIn(context, client, {"GET", "n"}) == "$1\r\n1\r\n");
+  CHECK(RunIn(context, client, {"SELECT", "3"}) == "+OK\r\n");
+  CHECK(RunIn(context, client, {"GET", "in3"}) == "$1\r\nx\r\n");
+  CHECK(RunIn(context, client, {"LPOP", "l3"}) == "$1\r\ny\r\n");
+}
+
+TEST_CASE("AOF: an AOF written by rowcached loads into redis-server 7.0", "[protocol][aof]") {
+  TempDir tmp;
+  {
+    AofServer server(tmp.path().string());
+    RespClient client(server.port());
+    CHECK(client.Command({"LOGSET", "a", "1"}).raw == "+OK\r\n");
+    CHECK(client.Command({"SELECT", "2"}).raw == "+OK\r\n");
+    CHECK(client.Command({"LOGRPUSH", "l", "x", "y"}).raw == ":2\r\n");
+  }
+  RedisServer redis(tmp.path());
+  RespClient c(redis.port());
+  CHECK(c.Command({"GET", "a"}).raw == "$1\r\n1\r\n");
+  CHECK(c.Command({"SELECT", "2"}).raw == "+OK\r\n");
+  CHECK(c.Command({"LRANGE", "l", "0", "-1"}).raw == "*2\r\n$1\r\nx\r\n$1\r\ny\r\n");
 }
 
 }  // namespace
