@@ -89,15 +89,11 @@ ParseStatus ParseCommand(std::string_view data, size_t* pos, std::vector<std::st
   return ParseStatus::kCommand;
 }
 
-namespace {
-
 bool IsCommand(std::string_view arg, std::string_view name) {
   return arg.size() == name.size() &&
          std::equal(arg.begin(), arg.end(), name.begin(),
                     [](char a, char b) { return (a >= 'A' && a <= 'Z' ? a - 'A' + 'a' : a) == b; });
 }
-
-}  // namespace
 
 ScanResult ScanCommands(std::string_view data,
                         const std::function<bool(const std::vector<std::string_view>& args,

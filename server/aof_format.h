@@ -26,6 +26,9 @@ void AppendCommand(std::string* out, const std::vector<std::string_view>& args);
 // Appends "SELECT <db>".
 void AppendSelect(std::string* out, int db);
 
+// True when command name `arg` is `name` (lower case) in any case.
+bool IsCommand(std::string_view arg, std::string_view name);
+
 enum class ParseStatus { kCommand, kEnd, kTruncated, kCorrupt };
 
 // Parses the command starting at data[*pos]. kCommand: `*args` views into `data` and `*pos` is

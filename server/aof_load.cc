@@ -111,13 +111,12 @@ class Replayer {
                "' reading the append only file";
       return false;
     }
-    std::string name = ToLower(args[0]);
-    if (name == "multi") {
+    if (aof::IsCommand(args[0], "multi")) {
       in_multi_ = true;
       queued_.clear();
       return true;
     }
-    if (name == "exec") {
+    if (aof::IsCommand(args[0], "exec")) {
       in_multi_ = false;
       for (const auto& command : queued_) {
         Execute(std::vector<std::string_view>(command.begin(), command.end()));

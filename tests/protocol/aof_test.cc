@@ -194,6 +194,10 @@ class RedisServer {
                   "--aof-use-rdb-preamble", "no", "--appendfsync", "always"},
                  dir) {
     WaitUntil([&] { return CanConnect(port_); }, "redis-server to listen");
+    // It listens while it loads its AOF, answering -LOADING meanwhile.
+    RespClient c(port_);
+    WaitUntil([&] { return InfoField(Info(c, "persistence"), "loading") == "0"; },
+              "redis-server to load its AOF");
   }
   ~RedisServer() {
     {
