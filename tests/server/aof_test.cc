@@ -2,10 +2,12 @@
 // corrupt files), rewrites through a forked child, and the repair tool's logic.
 #include "server/aof.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -546,6 +548,55 @@ TEST_CASE("AOF check finds the first invalid offset and --fix truncates there", 
   o.aof_load_truncated = false;
   auto h = Reload(o);
   CHECK(h->Run({"GET", "b"}) == Bulk("2"));
+}
+
+// RLIMIT_FSIZE makes write() past the limit fail with EFBIG (SIGXFSZ ignored): a full disk for
+// this process only. Restored by the destructor.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved_) == 0);
+    old_handler_ = ::signal(SIGXFSZ, SIG_IGN);
+    rlimit limit = saved_;
+    limit.rlim_cur = bytes;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    ::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit saved_{};
+  sighandler_t old_handler_;
+};
+
+TEST_CASE("AOF a failed write under everysec: MISCONF, bytes kept, retried by the cron", "[aof]") {
+  TempDir tmp;
+  LoggedServer s(AofOptions(tmp.path(), "everysec"));
+  CHECK(s.Run({"SET", "a", "1"}) == kOk);
+  const std::string before = Slurp(s.IncrPath(1));
+  const std::string big(4096, 'x');
+  std::string message;
+  {
+    FileSizeLimit limit(before.size() + 100);  // room for part of the next command only
+    s.aof->Append(0, {"SET", "big", big});
+    s.aof->AwaitDurable();  // fails, and returns: everysec acknowledges what is buffered
+    CHECK(s.aof->WriteError(&message));
+    CHECK(message.starts_with("MISCONF Errors writing to the AOF file: "));
+    CHECK(InfoField(*s.aof, "aof_buffer_length") > 4096);
+    std::string info;
+    s.aof->AppendInfo(&info);
+    CHECK(info.find("aof_last_write_status:err\r\n") != std::string::npos);
+    // The partial write was cut off: the file still ends with a whole command.
+    CHECK(Slurp(s.IncrPath(1)) == before);
+    s.aof->Cron();  // still failing
+    CHECK(s.aof->WriteError(&message));
+  }
+  s.aof->Cron();  // room again: the retry writes the buffer
+  CHECK_FALSE(s.aof->WriteError(&message));
+  CHECK(InfoField(*s.aof, "aof_buffer_length") == 0);
+  CHECK(Slurp(s.IncrPath(1)) == before + Resp({"SET", "big", big}));
 }
 
 TEST_CASE("AOF info lines", "[aof]") {
