@@ -24,6 +24,9 @@ struct PendingAppend {
 thread_local PendingAppend tl_pending;
 std::atomic<uint64_t> next_instance_id{1};
 
+// The base a rewrite child writes, renamed into place when it succeeds (Redis' name).
+const std::string kRewriteTempPrefix = "temp-rewriteaof-bg-";
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -74,6 +77,10 @@ bool AppendOnlyFile::Init(std::string* error) {
   appendfilename_ = o.appendfilename;
   fsync_ = static_cast<int>(ParseFsync(o.appendfsync));
   if (!aof_files::MakeDirs(dir_, error)) return false;
+  // A rewrite child outlives a crashed parent; what it wrote was never renamed into place.
+  for (const auto& name : aof_files::FilesWithPrefix(dir_, kRewriteTempPrefix)) {
+    ::unlink(PathOf(name).c_str());
+  }
 
   aof::Manifest manifest;
   const std::string manifest_path = PathOf(aof::ManifestName(appendfilename_));
@@ -387,7 +394,7 @@ AppendOnlyFile::RewriteStart AppendOnlyFile::StartRewrite(std::string* error) {
     new_base_seq = manifest_.base ? manifest_.base->seq + 1 : 1;
   }
   const std::string base_name = aof::BaseName(appendfilename_, new_base_seq, rdb);
-  const std::string temp_path = PathOf("temp-rewriteaof-bg-" + std::to_string(::getpid()) + ".aof");
+  const std::string temp_path = PathOf(kRewriteTempPrefix + std::to_string(::getpid()) + ".aof");
   RdbSaveOptions so = base_options_;
   so.compress = o.rdbcompression;
   so.aof_base = true;

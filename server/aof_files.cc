@@ -1,5 +1,6 @@
 #include "server/aof_files.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,6 +68,18 @@ bool FsyncDir(const std::string& dir, std::string* error) {
 uint64_t FileSize(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+std::vector<std::string> FilesWithPrefix(const std::string& dir, std::string_view prefix) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name.substr(0, prefix.size()) == prefix) names.emplace_back(name);
+  }
+  ::closedir(d);
+  return names;
 }
 
 bool ReadFile(const std::string& path, std::string* out, std::string* error) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/aof_format.h"
 
@@ -23,6 +24,8 @@ bool MakeDirs(const std::string& path, std::string* error);
 bool FsyncDir(const std::string& dir, std::string* error);
 // The size of `path`, 0 when it does not exist.
 uint64_t FileSize(const std::string& path);
+// The names of the files in `dir` starting with `prefix` (none when `dir` cannot be read).
+std::vector<std::string> FilesWithPrefix(const std::string& dir, std::string_view prefix);
 // Reads the whole file.
 bool ReadFile(const std::string& path, std::string* out, std::string* error);
 

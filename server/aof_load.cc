@@ -1,5 +1,4 @@
 // Loading the append-only file at start-up, and writing a rewrite's base as commands.
-#include <dirent.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -24,23 +23,6 @@ std::string AofDir(const Options& o) { return o.dir + "/" + o.appenddirname; }
 
 std::string FixHint(const std::string& path) {
   return "; make a backup of it, then run rowcached-check-aof --fix " + path;
-}
-
-// A file of the AOF directory that is not the manifest's temp file: a sign that an AOF exists.
-bool FindAofFile(const std::string& dir, std::string_view prefix, std::string* found) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return false;
-  bool any = false;
-  while (dirent* e = ::readdir(d)) {
-    std::string_view name = e->d_name;
-    if (name.substr(0, prefix.size()) == prefix) {
-      *found = std::string(name);
-      any = true;
-      break;
-    }
-  }
-  ::closedir(d);
-  return any;
 }
 
 // Replays one file of commands. MULTI ... EXEC is held back and applied whole at its EXEC.
@@ -178,9 +160,9 @@ bool LoadAppendOnlyFile(ServerContext& server, const Options& options, std::stri
   bool exists = false;
   if (!aof_files::ReadManifest(manifest_path, &manifest, &exists, error)) return false;
   if (!exists) {
-    std::string stray;
-    if (FindAofFile(dir, options.appendfilename, &stray)) {
-      *error = "the AOF directory " + dir + " holds " + stray + " but no manifest " +
+    std::vector<std::string> stray = aof_files::FilesWithPrefix(dir, options.appendfilename);
+    if (!stray.empty()) {
+      *error = "the AOF directory " + dir + " holds " + stray.front() + " but no manifest " +
                manifest_path + ": restore the manifest (or move the files away) before starting";
       return false;
     }

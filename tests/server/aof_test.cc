@@ -441,7 +441,12 @@ TEST_CASE("AOF rewrite: a new base, writes during the rewrite kept, old files re
 TEST_CASE("AOF a killed rewrite leaves the old manifest loadable", "[aof]") {
   TempDir tmp;
   Options o = AofOptions(tmp.path());
+  // What the child of a crashed process left is removed at open.
+  const std::string orphan = tmp.path() + "/appendonlydir/temp-rewriteaof-bg-1.aof";
+  fs::create_directories(tmp.path() + "/appendonlydir");
+  Spit(orphan, "partial");
   LoggedServer s(o);
+  CHECK_FALSE(fs::exists(orphan));
   FillEveryType(s);
   // The child's temporary base is a FIFO nobody reads: the child blocks opening it, so it is
   // certainly running when it is killed.
