@@ -79,7 +79,9 @@ class AppendOnlyFile final : public CommandLog {
   // Opens the AOF of the server's options for appending: the manifest's last increment file,
   // or, with no manifest yet, a new AOF whose base is the current keyspace (Redis' "Creating
   // AOF base file on server start"). `child` is the server's one background child, shared with
-  // BGSAVE; both must outlive the object. `row_fields` is passed to the base writers.
+  // BGSAVE; both must outlive the object. `base_options.row_fields` is passed to the base
+  // writers. Call after LoadAppendOnlyFile (or the RDB load), before serving, then install it
+  // with ServerContext::set_command_log.
   static std::unique_ptr<AppendOnlyFile> Open(ServerContext& server, BackgroundChild& child,
                                               std::string* error, RdbSaveOptions base_options = {});
   // Writes and fsyncs what is buffered; kills a rewrite child still running.
