@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
 
   server::ServerContext context(config.server);
   middleware::RegisterBloomFamily(context.registry());
+  // Rows go into snapshots before anything can write one (the AOF's first base, at Load).
+  if (!config.tables.empty()) middleware::KeepRowsInSnapshots(context);
   if (!context.persistence().Load(&error)) {
     spdlog::error("cannot load the saved data: {}", error);
     return 1;

@@ -1134,19 +1134,6 @@ class RowCache final : public server::KeyInterceptor,
     server_.AddInfoSection("rowcache", [self](std::string* out) { self->InfoSection(out); });
   }
 
-  // Snapshots keep cached rows as hashes of their columns (a NULL column is an absent field,
-  // as HGETALL shows it); the negative cache is not kept.
-  void PersistRowsInSnapshots() {
-    server_.persistence().set_row_fields(
-        [](const server::Entry& e, std::vector<std::pair<std::string, std::string>>* fields) {
-          const auto* value = static_cast<const RowValue*>(e.object());
-          if (!value->row) return;
-          for (const auto& f : *value->row) {
-            if (f.value) fields->emplace_back(f.column, *f.value);
-          }
-        });
-  }
-
   // Rows loaded from a snapshot or the append-only file arrive as plain hashes. The database
   // may have changed while rowcached was down, so none is served as it is: each becomes a row
   // that is not fresh, which the first read re-validates against the database (through the
@@ -1252,7 +1239,7 @@ std::shared_ptr<RowCache> StartRowCache(server::ServerContext& server, Options o
     }
   }
   cache->Register();
-  cache->PersistRowsInSnapshots();
+  KeepRowsInSnapshots(server);
   cache->AdoptLoadedRows();
   server.SetKeyInterceptor(cache);
   cache->StartBackground();
@@ -1267,6 +1254,18 @@ std::shared_ptr<RowCache> StartRowCache(server::ServerContext& server, Options o
     return nullptr;
   }
   return StartRowCache(server, std::move(options), std::move(db).value(), error);
+}
+
+void KeepRowsInSnapshots(server::ServerContext& server) {
+  // A NULL column is an absent field, as HGETALL shows it; the negative cache is not kept.
+  server.persistence().set_row_fields(
+      [](const server::Entry& e, std::vector<std::pair<std::string, std::string>>* fields) {
+        const auto* value = static_cast<const RowValue*>(e.object());
+        if (!value->row) return;
+        for (const auto& f : *value->row) {
+          if (f.value) fields->emplace_back(f.column, *f.value);
+        }
+      });
 }
 
 void StopRowCache(RowCache& cache) { cache.Stop(); }

@@ -14,6 +14,7 @@
 // changes the keyspace: the cron's expiry, eviction) concurrently; implementations lock.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -28,6 +29,13 @@ class CommandLog {
   // (handed to the kernel; fsynced too under "always"). The network layer calls it before it
   // sends the replies of those commands, so no reply acknowledges a write that could be lost.
   virtual void AwaitDurable() = 0;
+  // True while the log cannot be written (a full disk): the dispatcher then refuses write
+  // commands with `*message` (Redis' "MISCONF ..."), so no write is acknowledged that the log
+  // does not hold.
+  virtual bool WriteError(std::string* message) const {
+    (void)message;
+    return false;
+  }
 };
 
 }  // namespace rowcached::server

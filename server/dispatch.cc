@@ -1,6 +1,7 @@
 #include "server/dispatch.h"
 
 #include "server/blocking.h"
+#include "server/command_log.h"
 #include "server/propagate.h"
 
 namespace rowcached::server {
@@ -145,6 +146,16 @@ void Dispatch(ServerContext& server, ClientState& client, const std::vector<std:
       (spec->flags & kDenyOom)) {
     refuse("OOM command not allowed when used memory > 'maxmemory'.");
     return;
+  }
+  // Redis' processCommand: with the append-only file failing, writes are refused (MISCONF).
+  if (spec->flags & kWrite) {
+    if (CommandLog* log = server.command_log(); log != nullptr) {
+      std::string message;
+      if (log->WriteError(&message)) {
+        refuse(message);
+        return;
+      }
+    }
   }
   if (client.in_multi && !RunsInsideMulti(*spec)) {
     QueueCommand(server, client, *spec, args, reply);

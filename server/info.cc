@@ -92,7 +92,6 @@ void PersistenceSection(ServerContext& s, std::string* out) {
   InfoLine(out, "loading", 0);
   InfoLine(out, "async_loading", 0);
   s.persistence().AppendInfo(out);
-  InfoLine(out, "aof_enabled", s.options().appendonly ? 1 : 0);
 }
 
 void StatsSection(ServerContext& s, std::string* out) {

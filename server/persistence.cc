@@ -7,6 +7,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "server/aof.h"
 #include "server/info.h"
 #include "server/server_context.h"
 
@@ -68,23 +69,34 @@ bool Persistence::Load(std::string* error) {
     *error = "cannot create the persistence directory " + o.dir + ": " + ec.message();
     return false;
   }
-  // The append-only file, when on and present, wins over the snapshot (it is the more recent).
-  std::string path = rdb_path();
-  if (!std::filesystem::exists(path, ec)) {
-    spdlog::info("no snapshot at {}: starting empty", path);
-    return true;
-  }
   int64_t started = server_.clock().NowMs();
-  RdbLoadResult result;
-  if (!LoadRdbFile(server_.keyspace(), path, &result, error)) return false;
-  {
-    std::lock_guard l(mu_);
-    last_load_keys_loaded_ = result.keys_loaded;
-    last_load_keys_expired_ = result.expired_skipped;
+  auto seconds = [&] { return static_cast<double>(server_.clock().NowMs() - started) / 1000.0; };
+  std::string path = rdb_path();
+  if (o.appendonly && AppendOnlyFileExists(o)) {
+    AofLoadResult result;
+    if (!LoadAppendOnlyFile(server_, o, error, &result)) return false;
+    spdlog::info("DB loaded from append only file: {:.3f} seconds ({} files, {} commands)",
+                 seconds(), result.files_loaded, result.commands);
+  } else if (std::filesystem::exists(path, ec)) {
+    RdbLoadResult result;
+    if (!LoadRdbFile(server_.keyspace(), path, &result, error)) return false;
+    {
+      std::lock_guard l(mu_);
+      last_load_keys_loaded_ = result.keys_loaded;
+      last_load_keys_expired_ = result.expired_skipped;
+    }
+    spdlog::info("DB loaded from {}: {} keys ({} expired skipped) in {:.3f} seconds", path,
+                 result.keys_loaded, result.expired_skipped, seconds());
+  } else {
+    spdlog::info("no saved data in {}: starting empty", o.dir);
   }
-  spdlog::info("DB loaded from {}: {} keys ({} expired skipped) in {:.3f} seconds", path,
-               result.keys_loaded, result.expired_skipped,
-               static_cast<double>(server_.clock().NowMs() - started) / 1000.0);
+  // Replayed commands are not the clients' commands.
+  server_.stats().total_commands_processed.store(0, std::memory_order_relaxed);
+  if (o.appendonly) {
+    aof_ = AppendOnlyFile::Open(server_, child_, error, SaveOptions());
+    if (!aof_) return false;
+    server_.set_command_log(aof_.get());
+  }
   return true;
 }
 
@@ -184,6 +196,10 @@ bool Persistence::PrepareShutdown(bool force_save, bool no_save, std::string* er
     shutdown_force_save_ = force_save;
     shutdown_no_save_ = no_save;
   }
+  if (aof_ && !aof_->Flush(error)) {
+    spdlog::error("error writing the append only file at shutdown: {}", *error);
+    return false;
+  }
   bool rules = !server_.options().save.empty();
   if (no_save || !(rules || force_save)) return true;
   spdlog::info("saving the final RDB snapshot before exiting");
@@ -199,13 +215,26 @@ bool Persistence::FinishShutdown(std::string* error) {
     no_save = shutdown_no_save_;
     unchanged = server_.dirty() == dirty_at_last_save_;
   }
-  if (prepared && (no_save || unchanged)) return true;
-  ShardLocks locks;
-  locks.LockAll(server_.keyspace());
-  return PrepareShutdown(force_save, no_save, error);
+  bool ok = true;
+  if (!prepared || !(no_save || unchanged)) {
+    ShardLocks locks;
+    locks.LockAll(server_.keyspace());
+    ok = PrepareShutdown(force_save, no_save, error);
+  }
+  if (aof_) {
+    server_.set_command_log(nullptr);
+    std::string aof_error;
+    if (!aof_->Flush(&aof_error)) {
+      ok = false;
+      *error = aof_error;
+    }
+    aof_.reset();
+  }
+  return ok;
 }
 
 void Persistence::Cron() {
+  if (aof_) aof_->Cron();
   child_.Poll();
   if (child_.running() != BackgroundChild::Kind::kNone) return;
   int64_t now_s = server_.clock().NowMs() / 1000;
@@ -253,6 +282,18 @@ void Persistence::AppendInfo(std::string* out) const {
   InfoLine(out, "rdb_saves", rdb_saves_);
   InfoLine(out, "rdb_last_load_keys_expired", last_load_keys_expired_);
   InfoLine(out, "rdb_last_load_keys_loaded", last_load_keys_loaded_);
+  if (aof_) {
+    aof_->AppendInfo(out);
+  } else {
+    InfoLine(out, "aof_enabled", 0);
+    InfoLine(out, "aof_rewrite_in_progress", 0);
+    InfoLine(out, "aof_rewrite_scheduled", 0);
+    InfoLine(out, "aof_last_rewrite_time_sec", -1);
+    InfoLine(out, "aof_current_rewrite_time_sec", -1);
+    InfoLine(out, "aof_last_bgrewrite_status", "ok");
+    InfoLine(out, "aof_rewrites", 0);
+    InfoLine(out, "aof_last_write_status", "ok");
+  }
 }
 
 }  // namespace rowcached::server

@@ -1,5 +1,11 @@
 // Persistence as Redis users know it: RDB snapshots (SAVE, BGSAVE, the `save` schedule,
-// LASTSAVE, a snapshot at SHUTDOWN) and loading at start-up. The append-only file is aof.h's.
+// LASTSAVE, a snapshot at SHUTDOWN), the append-only file's life (aof.h does its work) and
+// loading at start-up.
+//
+// Start-up. With `appendonly` on and an AOF present, the AOF is loaded (it is the more recent
+// record); otherwise <dir>/<dbfilename> when present. Then, with `appendonly` on, the AOF is
+// opened for appending (a new one takes the loaded data as its base, so turning the AOF on
+// keeps a snapshot's data) and installed as the server's command log.
 //
 // Snapshots. SAVE writes <dir>/<dbfilename> with every shard locked (serving stops, as in
 // Redis). BGSAVE forks (background_child.h): the child writes the copy-on-write image of the
@@ -18,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -26,6 +33,7 @@
 
 namespace rowcached::server {
 
+class AppendOnlyFile;
 class ServerContext;
 
 class Persistence {
@@ -33,10 +41,9 @@ class Persistence {
   explicit Persistence(ServerContext& server);
   ~Persistence();
 
-  // Start-up: loads the append-only file when `appendonly` is on and one exists, otherwise
-  // <dir>/<dbfilename> when it exists. Creates `dir` if missing. False with *error (naming the
-  // file, the offset and what was wrong) when a file exists but cannot be loaded: the caller
-  // stops start-up rather than serve a partial dataset.
+  // Start-up, before serving (see above). Creates `dir` if missing. False with *error (naming
+  // the file, the offset and what was wrong) when a file exists but cannot be loaded, or the AOF
+  // cannot be opened: the caller stops start-up rather than serve a partial dataset.
   bool Load(std::string* error);
 
   // SAVE. REQUIRES every shard locked by the caller.
@@ -50,13 +57,14 @@ class Persistence {
   BackgroundResult BackgroundSave(bool schedule, std::string* error);
 
   // What SHUTDOWN does before the process stops: kills a running child (removing its temporary
-  // file), and writes a snapshot when `save` rules exist (or `force_save`), unless `no_save`.
+  // file), writes and fsyncs the AOF, and writes a snapshot when `save` rules exist (or
+  // `force_save`), unless `no_save`.
   // REQUIRES every shard locked by the caller, or no server thread running. False with *error
   // when the snapshot failed (SHUTDOWN then refuses, unless FORCE).
   bool PrepareShutdown(bool force_save, bool no_save, std::string* error);
   // The last step once no server thread runs any more: what PrepareShutdown did (or, after a
   // SIGTERM, would do) again, for the changes made since it ran; nothing when nothing changed
-  // since its snapshot or it was told not to save.
+  // since its snapshot or it was told not to save. Then closes the AOF (written and fsynced).
   bool FinishShutdown(std::string* error);
 
   // Called `hz` times a second by the server's cron thread.
@@ -70,6 +78,8 @@ class Persistence {
   void set_row_fields(decltype(RdbSaveOptions::row_fields) fn);
 
   BackgroundChild& child() { return child_; }
+  // The append-only file, null when `appendonly` is off.
+  AppendOnlyFile* aof() { return aof_.get(); }
   std::string rdb_path() const;
 
  private:
@@ -79,6 +89,7 @@ class Persistence {
 
   ServerContext& server_;
   BackgroundChild child_;
+  std::unique_ptr<AppendOnlyFile> aof_;  // destroyed before child_: it may kill its child
   mutable std::mutex mu_;
   int64_t lastsave_s_ = 0;           // time of the last successful save (or start-up)
   uint64_t dirty_at_last_save_ = 0;  // dirty() when the last successful save began

@@ -80,6 +80,7 @@ void RegisterAllFamilies(Registry& registry) {
   RegisterPubSubFamily(registry);
   RegisterPersistenceFamily(registry);
   RegisterListFamily(registry);
+  RegisterAofFamily(registry);
 }
 
 }  // namespace rowcached::server

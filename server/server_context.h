@@ -194,6 +194,7 @@ void RegisterClientFamily(Registry& registry);
 void RegisterMultiFamily(Registry& registry);
 void RegisterPubSubFamily(Registry& registry);
 void RegisterPersistenceFamily(Registry& registry);
+void RegisterAofFamily(Registry& registry);
 // Leaves MULTI and forgets the watched keys (Redis' discardTransaction; multi_family.cc).
 void DiscardTransaction(ServerContext& server, ClientState& client);
 // Parts of the server family kept in their own files.
