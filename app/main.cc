@@ -78,10 +78,11 @@ int main(int argc, char** argv) {
   stopping = true;
   pthread_kill(signal_thread.native_handle(), SIGTERM);  // wakes sigwait if still waiting
   signal_thread.join();
+  // The row cache's threads stop first: nothing changes the keyspace during the last save.
+  if (row_cache) middleware::StopRowCache(*row_cache);
   if (!context.persistence().FinishShutdown(&error)) {
     spdlog::error("the final snapshot failed: {}", error);
   }
-  if (row_cache) middleware::StopRowCache(*row_cache);
   spdlog::info("bye");
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -125,11 +126,18 @@ bool AppendOnlyFile::Init(std::string* error) {
   manifest_ = std::move(manifest);
   file_ = std::move(file);
   fsync_thread_ = std::thread([this] { FsyncLoop(); });
+  writer_thread_ = std::thread([this] { WriterLoop(); });
   return true;
 }
 
 AppendOnlyFile::~AppendOnlyFile() {
   if (child_.running() == BackgroundChild::Kind::kAof) child_.Kill();
+  {
+    std::lock_guard l(mu_);
+    stop_writer_ = true;  // after its waiters: the loop leaves only once none is left
+  }
+  cv_.notify_all();
+  if (writer_thread_.joinable()) writer_thread_.join();
   std::string error;
   if (!Flush(&error)) spdlog::error("AOF: final write failed: {}", error);
   {
@@ -164,13 +172,26 @@ bool AppendOnlyFile::WriteManifest(const aof::Manifest& manifest, std::string* e
       [&](int fd, std::string* err) { return aof_files::WriteAll(fd, text, err); }, error);
 }
 
-void AppendOnlyFile::Append(int db, const std::vector<std::string_view>& args) {
-  std::lock_guard l(mu_);
+void AppendOnlyFile::AppendLocked(int db, const std::vector<std::string_view>& args) {
   if (db != selected_db_) {
     aof::AppendSelect(&buf_, db);
     selected_db_ = db;
   }
   aof::AppendCommand(&buf_, args);
+}
+
+void AppendOnlyFile::Append(int db, const std::vector<std::string_view>& args) {
+  std::lock_guard l(mu_);
+  AppendLocked(db, args);
+  tl_pending = {instance_id_, buf_start_ + buf_.size()};
+}
+
+void AppendOnlyFile::AppendBatch(
+    const std::vector<std::pair<int, std::vector<std::string>>>& commands) {
+  std::lock_guard l(mu_);
+  for (const auto& [db, args] : commands) {
+    AppendLocked(db, std::vector<std::string_view>(args.begin(), args.end()));
+  }
   tl_pending = {instance_id_, buf_start_ + buf_.size()};
 }
 
@@ -190,6 +211,46 @@ void AppendOnlyFile::AwaitDurable() {
     }
     // Nothing is written for us: become the writer for everybody's bytes.
     if (!WriteBufferLocked(l, sync)) return;  // the error is recorded; everysec/no go on
+  }
+}
+
+void AppendOnlyFile::WhenDurable(std::function<void()> done) {
+  if (static_cast<Fsync>(fsync_.load(std::memory_order_relaxed)) != Fsync::kAlways ||
+      tl_pending.owner != instance_id_) {
+    AwaitDurable();
+    done();
+    return;
+  }
+  const uint64_t target = tl_pending.end;
+  if (synced_.load(std::memory_order_acquire) >= target) {
+    done();
+    return;
+  }
+  {
+    std::lock_guard l(mu_);
+    durable_waiters_.emplace_back(target, std::move(done));
+  }
+  cv_.notify_all();
+}
+
+void AppendOnlyFile::WriterLoop() {
+  std::unique_lock l(mu_);
+  while (true) {
+    cv_.wait(l, [this] { return (stop_writer_ || !durable_waiters_.empty()) && !writing_; });
+    if (durable_waiters_.empty()) return;  // stopping, nobody waits
+    // Everything buffered now: every waiter's commands and whatever else came meanwhile.
+    if (synced_.load(std::memory_order_relaxed) < buf_start_ + buf_.size()) {
+      WriteBufferLocked(l, true);  // a failure under always ends the process
+    }
+    const uint64_t synced = synced_.load(std::memory_order_relaxed);
+    std::vector<std::function<void()>> ready;
+    auto it = std::partition(durable_waiters_.begin(), durable_waiters_.end(),
+                             [synced](const auto& w) { return w.first > synced; });
+    for (auto r = it; r != durable_waiters_.end(); ++r) ready.push_back(std::move(r->second));
+    durable_waiters_.erase(it, durable_waiters_.end());
+    l.unlock();
+    for (auto& fn : ready) fn();
+    l.lock();
   }
 }
 
@@ -320,9 +381,10 @@ void AppendOnlyFile::FsyncLoop() {
 void AppendOnlyFile::Cron() {
   fsync_ = static_cast<int>(ParseFsync(server_.options().appendfsync));
   if (write_failed_.load(std::memory_order_relaxed)) {
-    // Retry what a failed write left buffered (Redis' flushAppendOnlyFile from serverCron).
+    // Retry what a failed write left buffered (Redis' flushAppendOnlyFile from serverCron), or,
+    // when it was an fsync that failed, the fsync: its success clears the error.
     std::unique_lock l(mu_);
-    if (!writing_ && !buf_.empty()) WriteBufferLocked(l, false);
+    if (!writing_) WriteBufferLocked(l, buf_.empty());
   }
   child_.Poll();
   if (child_.running() != BackgroundChild::Kind::kNone) return;
@@ -387,6 +449,13 @@ AppendOnlyFile::RewriteStart AppendOnlyFile::StartRewrite(std::string* error) {
     return std::nullopt;
   };
   if (auto b = busy()) return *b;
+  if (ShardLocks::HeldByThisThread()) {
+    // Inside EXEC: forking takes every shard lock in order, and the transaction's own commands
+    // must not straddle two increment files. The cron starts it.
+    std::lock_guard l(manifest_mu_);
+    rewrite_scheduled_ = true;
+    return RewriteStart::kScheduled;
+  }
   Options o = server_.options();
   const bool rdb = o.aof_use_rdb_preamble;
   int64_t new_base_seq;
@@ -412,7 +481,7 @@ AppendOnlyFile::RewriteStart AppendOnlyFile::StartRewrite(std::string* error) {
                ? 0
                : 1;
   };
-  auto on_done = [this, new_base_seq, base_name, temp_path](bool ok) {
+  auto on_done = [this, new_base_seq, base_name, temp_path](bool ok, pid_t) {
     RewriteDone(ok, new_base_seq, base_name, temp_path);
   };
   if (!child_.Start(

@@ -32,6 +32,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -93,7 +94,12 @@ class AppendOnlyFile final : public CommandLog {
   static AppendOnlyFile* Of(ServerContext& server);
 
   void Append(int db, const std::vector<std::string_view>& args) override;
+  void AppendBatch(const std::vector<std::pair<int, std::vector<std::string>>>& commands) override;
   void AwaitDurable() override;
+  // Under `always`, `done` runs on the AOF's writer thread after its fsync: every I/O thread
+  // keeps appending while one fsync runs, and the next fsync covers all of it (the group commit
+  // Redis gets from one fsync per event-loop iteration, pipelined). Otherwise as AwaitDurable.
+  void WhenDurable(std::function<void()> done) override;
 
   // Writes and fsyncs everything buffered (SHUTDOWN). False with `*error` on failure.
   bool Flush(std::string* error);
@@ -176,6 +182,14 @@ class AppendOnlyFile final : public CommandLog {
   std::atomic<uint64_t> base_size_{0};     // aof_base_size: the size after the last rewrite
   std::atomic<uint64_t> current_size_{0};  // base + increments on disk
   int64_t incr_seq_at_fork_ = 0;           // the first increment of the running rewrite
+
+  void AppendLocked(int db, const std::vector<std::string_view>& args);
+
+  // The writer thread of `always`: fsyncs for WhenDurable's waiters (guarded by mu_).
+  void WriterLoop();
+  std::vector<std::pair<uint64_t, std::function<void()>>> durable_waiters_;  // (offset, done)
+  bool stop_writer_ = false;
+  std::thread writer_thread_;
 
   // The everysec fsync thread.
   std::mutex fsync_mu_;

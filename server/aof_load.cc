@@ -142,6 +142,19 @@ class DetachedLog {
   CommandLog* log_;
 };
 
+// Nothing expires while the AOF replays (Keyspace::set_loading): a key whose TTL passed while
+// the server was down may still be made persistent by a later command of the file.
+class LoadingKeyspace {
+ public:
+  explicit LoadingKeyspace(Keyspace& ks) : ks_(ks) { ks_.set_loading(true); }
+  ~LoadingKeyspace() { ks_.set_loading(false); }
+  LoadingKeyspace(const LoadingKeyspace&) = delete;
+  LoadingKeyspace& operator=(const LoadingKeyspace&) = delete;
+
+ private:
+  Keyspace& ks_;
+};
+
 }  // namespace
 
 bool AppendOnlyFileExists(const Options& options) {
@@ -170,6 +183,7 @@ bool LoadAppendOnlyFile(ServerContext& server, const Options& options, std::stri
   }
   result->found = true;
   DetachedLog detached(server);
+  LoadingKeyspace loading(server.keyspace());
   Replayer replayer(server, result);
   const bool truncated_ok = options.aof_load_truncated;
   if (manifest.base) {

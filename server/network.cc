@@ -206,7 +206,9 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
 
   void ProcessInput() {
     processing_ = true;
-    while (!paused_ && !closing_ && !closed_) {
+    // While its replies wait for the AOF, a connection runs no further command: a reply to a
+    // later one must not leave with them before that command is durable too.
+    while (!paused_ && !awaiting_durable_ && !closing_ && !closed_) {
       std::string_view pending(in_.data() + in_start_, in_len_ - in_start_);
       if (pending.empty()) break;
       auto result = parser_.Parse(pending);
@@ -225,7 +227,9 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
       }
       in_start_ += parser_.consumed();
     }
-    if (in_start_ == in_len_) in_start_ = in_len_ = 0;
+    // Not while a read is in flight: it writes at the old in_len_ (ProcessInput also runs from
+    // DurableNow and CompleteDeferred, with a read pending).
+    if (in_start_ == in_len_ && !reading_) in_start_ = in_len_ = 0;
     processing_ = false;
     FlushWhenDurable();
     ReadMore();
@@ -234,7 +238,7 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
   // Sends the replies, or, while a command log exists, has the thread's durable round send them
   // once the commands they answer are in the log.
   void FlushWhenDurable() {
-    if (server_.command_log() == nullptr || tl_io == nullptr) {
+    if (server_.command_log() == nullptr || tl_io == nullptr || out_.empty()) {
       Flush();
       return;
     }
@@ -249,7 +253,8 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
   void DurableNow() {
     awaiting_durable_ = false;
     Flush();
-    ReadMore();  // it may have stopped at the output high-water mark
+    ProcessInput();  // the commands that arrived meanwhile; reads more (it may have stopped at
+                     // the output high-water mark)
   }
   ServerContext& server() { return server_; }
 
@@ -326,16 +331,29 @@ void DurableRound::EnsurePosted(ServerContext& server) {
 
 void DurableRound::Run(ServerContext& server) {
   posted = false;
-  auto held = std::move(connections);
+  auto release = [held = std::move(connections), served = std::move(deferred)] {
+    for (auto& conn : held) conn->DurableNow();
+    for (auto& [conn, bytes] : served) {
+      asio::post(conn->executor(), [conn = conn, bytes = bytes] { conn->CompleteDeferred(bytes); });
+    }
+  };
   connections.clear();
-  auto served = std::move(deferred);
   deferred.clear();
-  if (CommandLog* log = server.command_log()) log->AwaitDurable();
-  for (auto& conn : held) conn->DurableNow();
-  for (auto& [conn, bytes] : served) {
-    asio::post(conn->executor(),
-               [conn = conn, bytes = std::move(bytes)] { conn->CompleteDeferred(bytes); });
+  CommandLog* log = server.command_log();
+  if (log == nullptr) {
+    release();
+    return;
   }
+  // The thread goes on serving meanwhile; the replies go once the log says so (at once when
+  // nothing of this thread's is pending, or from the log's writer thread after its fsync).
+  asio::io_context* io = tl_io;
+  log->WhenDurable([io, release = std::move(release)] {
+    if (tl_io == io) {
+      release();
+    } else {
+      asio::post(*io, release);
+    }
+  });
 }
 
 void DeferredSlot::Complete(const std::function<void(ReplyBuilder&)>& write) {

@@ -90,8 +90,12 @@ bool Persistence::Load(std::string* error) {
   } else {
     spdlog::info("no saved data in {}: starting empty", o.dir);
   }
-  // Replayed commands are not the clients' commands.
+  // Replayed commands are not the clients' commands, nor changes still to save.
   server_.stats().total_commands_processed.store(0, std::memory_order_relaxed);
+  {
+    std::lock_guard l(mu_);
+    dirty_at_last_save_ = server_.dirty();
+  }
   if (o.appendonly) {
     aof_ = AppendOnlyFile::Open(server_, child_, error, SaveOptions());
     if (!aof_) return false;
@@ -142,28 +146,25 @@ Persistence::BackgroundResult Persistence::BackgroundSave(bool schedule, std::st
     std::string child_error;
     return SaveRdbFile(*ks, path, options, &child_error) ? 0 : 1;
   };
-  // The child's pid names its temporary file; on_done learns it from the child object.
-  auto pid_holder = std::make_shared<pid_t>(-1);
-  auto done = [this, pid_holder, dirty, started](bool ok) {
-    BackgroundSaveDone(ok, *pid_holder, dirty, started);
-  };
   {
     std::lock_guard l(mu_);
     last_bgsave_try_s_ = started / 1000;
+    bgsave_started_ms_ = started;
+    bgsave_scheduled_ = false;
   }
+  // The child's pid names its temporary file.
+  auto done = [this, dirty, started](bool ok, pid_t pid) {
+    BackgroundSaveDone(ok, pid, dirty, started);
+  };
   if (!child_.Start(*ks, BackgroundChild::Kind::kRdb, nullptr, work, done, error)) {
     std::lock_guard l(mu_);
+    bgsave_started_ms_ = -1;
+    if (child_.running() != BackgroundChild::Kind::kNone) return BackgroundResult::kInProgress;
     last_bgsave_ok_ = false;
     spdlog::error("cannot start a background save: {}", *error);
     return BackgroundResult::kFailed;
   }
-  *pid_holder = child_.pid();
-  {
-    std::lock_guard l(mu_);
-    bgsave_started_ms_ = started;
-    bgsave_scheduled_ = false;
-  }
-  spdlog::info("background saving started by pid {}", *pid_holder);
+  spdlog::info("background saving started by pid {}", child_.pid());
   return BackgroundResult::kStarted;
 }
 
@@ -216,13 +217,14 @@ bool Persistence::FinishShutdown(std::string* error) {
     unchanged = server_.dirty() == dirty_at_last_save_;
   }
   bool ok = true;
-  if (!prepared || !(no_save || unchanged)) {
+  {
     ShardLocks locks;
     locks.LockAll(server_.keyspace());
-    ok = PrepareShutdown(force_save, no_save, error);
+    if (!prepared || !(no_save || unchanged)) ok = PrepareShutdown(force_save, no_save, error);
+    // Taken out of the dispatcher's hands with every shard locked (propagate.h).
+    server_.set_command_log(nullptr);
   }
   if (aof_) {
-    server_.set_command_log(nullptr);
     std::string aof_error;
     if (!aof_->Flush(&aof_error)) {
       ok = false;

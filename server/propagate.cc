@@ -15,19 +15,23 @@ TransactionLogFrame::TransactionLogFrame() { t_frame = this; }
 
 TransactionLogFrame::~TransactionLogFrame() {
   t_frame = nullptr;
-  if (log_ != nullptr) log_->Append(db_, {"EXEC"});
+  if (log_ == nullptr) return;
+  // EXEC in the database of the last command: no SELECT needed before it.
+  commands_.push_back({commands_.back().first, {"EXEC"}});
+  log_->AppendBatch(commands_);
 }
 
-void TransactionLogFrame::BeforeAppend(CommandLog& log, int db) {
+void TransactionLogFrame::Collect(CommandLog& log, int db,
+                                  const std::vector<std::string_view>& args) {
   if (log_ == nullptr) {
     log_ = &log;
-    log.Append(db, {"MULTI"});
+    commands_.push_back({db, {"MULTI"}});
   }
-  db_ = db;
+  commands_.push_back({db, std::vector<std::string>(args.begin(), args.end())});
 }
 
 void AppendToLog(CommandLog& log, int db, const std::vector<std::string_view>& args) {
-  if (t_frame != nullptr) t_frame->BeforeAppend(log, db);
+  if (t_frame != nullptr) return t_frame->Collect(log, db, args);
   log.Append(db, args);
 }
 

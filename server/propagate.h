@@ -49,8 +49,11 @@ void PropagateCommand(CommandContext& ctx, uint64_t changes_before);
 // replay). REQUIRES the key's shard lock.
 void PropagateDeletion(ServerContext& server, int db, std::string_view key);
 
-// While alive, the commands the calling thread logs are one transaction: MULTI before the
-// first, EXEC when the frame ends, nothing when none was logged. Not nestable.
+// While alive, the commands the calling thread logs are one transaction: collected, and
+// appended when the frame ends as MULTI ... EXEC in one CommandLog::AppendBatch, so no other
+// thread's command lands inside it (which would make the file unloadable, or let a cut-off
+// transaction take an acknowledged command of another client with it); nothing when none was
+// logged. Not nestable. The frame must end while the transaction's shard locks are held.
 class TransactionLogFrame {
  public:
   TransactionLogFrame();
@@ -58,12 +61,12 @@ class TransactionLogFrame {
   TransactionLogFrame(const TransactionLogFrame&) = delete;
   TransactionLogFrame& operator=(const TransactionLogFrame&) = delete;
 
-  // Called by AppendToLog before each command of the frame.
-  void BeforeAppend(CommandLog& log, int db);
+  // Called by AppendToLog instead of appending each command of the frame.
+  void Collect(CommandLog& log, int db, const std::vector<std::string_view>& args);
 
  private:
-  CommandLog* log_ = nullptr;  // set when MULTI was logged
-  int db_ = 0;                 // of the last command logged: EXEC goes there, needing no SELECT
+  CommandLog* log_ = nullptr;  // set by the first command collected
+  std::vector<std::pair<int, std::vector<std::string>>> commands_;  // MULTI first
 };
 
 }  // namespace rowcached::server

@@ -884,7 +884,9 @@ bool LoadImage(Keyspace& ks, RdbReader& r, RdbLoadResult* result) {
           expire_at = -1;  // an empty aggregate: skipped, as Redis does
           continue;
         }
-        if (expire_at >= 0 && expire_at < now_ms) {
+        // Kept while the keyspace loads an AOF base: a later command of the AOF may still
+        // make the key persistent (Redis keeps them too).
+        if (expire_at >= 0 && expire_at < now_ms && !ks.loading()) {
           Entry::Free(e);
           ++result->expired_skipped;
           expire_at = -1;

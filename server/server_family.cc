@@ -10,8 +10,8 @@
 #include <fstream>
 
 #include "server/info.h"
-#include "server/persistence.h"
 #include "server/notify.h"
+#include "server/persistence.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
