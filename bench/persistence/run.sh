@@ -23,7 +23,7 @@
 #   CLIENTS=50           redis-benchmark -c
 #   N_ALWAYS=50000       SETs per throughput run under appendfsync always
 #   N_EVERYSEC=200000    SETs per throughput run under appendfsync everysec
-#   LOAD_KEYS=1000000    keys for the restart times
+#   LOAD_KEYS=1000000    keys for the restart times (0 = skip them)
 #   VALUE_LEN=16         their value length
 #   ROWCACHED_THREADS=0  --server.threads for rowcached (0 = one per core)
 #   ROWCACHED_BIN=build/release/app/rowcached   built first with scripts/build.sh if missing
@@ -116,6 +116,8 @@ done
 # ---------------------------------------------------------------------------------------------
 # Restart times.
 
+declare -A LOAD_MS
+if ((LOAD_KEYS > 0)); then
 echo "persistence: restart times, $LOAD_KEYS keys 'SET key:N <$VALUE_LEN-byte value>'"
 awk -v n="$LOAD_KEYS" -v len="$VALUE_LEN" 'BEGIN {
   fmt = "v%0" (len > 1 ? len - 1 : 1) "d"
@@ -144,7 +146,6 @@ restart_time() {
   RESTART_MS=$(((t1 - t0) / 1000000))
 }
 
-declare -A LOAD_MS
 for kind in redis rowcached; do
   for mode in rdb aof; do
     name=$kind-load-$mode
@@ -166,6 +167,8 @@ for kind in redis rowcached; do
   done
 done
 
+fi
+
 # ---------------------------------------------------------------------------------------------
 # Report.
 
@@ -183,6 +186,7 @@ for policy in always everysec; do
     "${RATIO[$policy]}" "$(range "${RR[$policy]}")"
 done
 for mode in rdb aof; do
+  ((LOAD_KEYS > 0)) || { RATIO[$mode]=n/a; continue; }
   r=$(median "${LOAD_MS[redis/$mode]}") c=$(median "${LOAD_MS[rowcached/$mode]}")
   RATIO[$mode]=$(ratio "$r" "$c")
   printf "$fmt" "restart ms, $mode" "$r" "$c" "${RATIO[$mode]}" ""
