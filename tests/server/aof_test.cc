@@ -620,3 +620,78 @@ TEST_CASE("AOF info lines", "[aof]") {
 
 }  // namespace
 }  // namespace rowcached::server
+
+namespace rowcached::server::testing {
+
+TEST_CASE("AOF replay keeps a key whose TTL passed while down when the file persists it later",
+          "[aof]") {
+  for (bool rdb_base : {false, true}) {
+    INFO("base as " << (rdb_base ? "RDB" : "commands"));
+    TempDir tmp;
+    Options o = AofOptions(tmp.path());
+    o.aof_use_rdb_preamble = rdb_base;
+    {
+      LoggedServer s(o);
+      REQUIRE(s.Run({"SET", "kept", "v", "PX", "1000"}) == kOk);
+      REQUIRE(s.Run({"SET", "gone", "v", "PX", "1000"}) == kOk);
+      // The TTLs go into the base; PERSIST comes after it, in the increment.
+      std::string error;
+      REQUIRE(s.aof->StartRewrite(&error) == AppendOnlyFile::RewriteStart::kStarted);
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (s.child.running() != BackgroundChild::Kind::kNone) {
+        REQUIRE(std::chrono::steady_clock::now() < deadline);
+        s.aof->Cron();
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      REQUIRE(s.Run({"PERSIST", "kept"}) == Int(1));
+    }
+    // Restarted long after both TTLs passed.
+    CommandHarness h(o);
+    h.clock().Advance(60 * 1000);
+    std::string error;
+    REQUIRE(LoadAppendOnlyFile(h.server(), o, &error));
+    CHECK(h.Run({"GET", "kept"}) == Bulk("v"));
+    CHECK(h.Run({"PTTL", "kept"}) == Int(-1));
+    CHECK(h.Run({"GET", "gone"}) == kNil);
+  }
+}
+
+TEST_CASE("AOF transactions on several threads stay whole in the file and load back", "[aof]") {
+  TempDir tmp;
+  Options o = AofOptions(tmp.path());
+  LoggedServer s(o);
+  constexpr int kThreads = 4, kTransactions = 300;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      ClientState client;
+      client.authenticated = true;
+      std::string reply_bytes;
+      auto run = [&](std::vector<std::string> args) {
+        std::vector<std::string_view> views(args.begin(), args.end());
+        reply_bytes.clear();
+        ReplyBuilder reply(&reply_bytes);
+        Dispatch(s.harness.server(), client, views, reply);
+      };
+      const std::string n = std::to_string(t);
+      for (int i = 0; i < kTransactions; ++i) {
+        run({"MULTI"});
+        run({"INCR", "counter:" + n});
+        run({"RPUSH", "list:" + n, std::to_string(i)});
+        run({"EXEC"});
+        run({"SET", "plain:" + n + ":" + std::to_string(i), "v"});  // between transactions
+      }
+      s.aof->AwaitDurable();
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto h = Reload(o);
+  for (int t = 0; t < kThreads; ++t) {
+    const std::string n = std::to_string(t);
+    CHECK(h->Run({"GET", "counter:" + n}) == Bulk(std::to_string(kTransactions)));
+    CHECK(h->Run({"LLEN", "list:" + n}) == Int(kTransactions));
+  }
+  CHECK(h->Run({"DBSIZE"}) == Int(kThreads * (2 + kTransactions)));
+}
+
+}  // namespace rowcached::server::testing
