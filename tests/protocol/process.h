@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "protocol/resp_client.h"
+#include "support/temp_dir.h"
 
 extern char** environ;
 
@@ -32,21 +33,8 @@ namespace rowcached::protocol_test {
 namespace fs = std::filesystem;
 
 // A private temporary directory, removed with its contents at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "rowcached-proto-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+struct TempDir : ::rowcached::testing::TempDir {
+  TempDir() : ::rowcached::testing::TempDir("rowcached-proto") {}
 };
 
 inline std::string ReadFile(const fs::path& p) {

@@ -17,6 +17,7 @@
 #include "server/aof_check.h"
 #include "server/aof_files.h"
 #include "server/background_child.h"
+#include "support/temp_dir.h"
 
 namespace rowcached::server {
 namespace {
@@ -28,22 +29,7 @@ using testing::Int;
 using testing::kNil;
 using testing::kOk;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "rowcached-aof-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = ::rowcached::testing::TempDir;
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -127,9 +113,9 @@ std::unique_ptr<CommandHarness> Reload(const Options& options, bool expect_ok = 
 
 // Writes a manifest with a base and one increment holding `incr` bytes.
 Options WriteAof(const TempDir& tmp, std::string_view incr, bool load_truncated = true) {
-  Options o = AofOptions(tmp.path());
+  Options o = AofOptions(tmp.str());
   o.aof_load_truncated = load_truncated;
-  std::string dir = tmp.path() + "/appendonlydir";
+  std::string dir = tmp.str() + "/appendonlydir";
   fs::create_directories(dir);
   Spit(
       dir + "/appendonly.aof.manifest",
@@ -141,7 +127,7 @@ Options WriteAof(const TempDir& tmp, std::string_view incr, bool load_truncated 
 
 TEST_CASE("AOF appends the commands in RESP with SELECT when the database changes", "[aof]") {
   TempDir tmp;
-  LoggedServer s(AofOptions(tmp.path()));
+  LoggedServer s(AofOptions(tmp.str()));
   // Redis 7.0's layout: an empty base (no data yet) and the first increment.
   CHECK(Slurp(s.aof->directory() + "/appendonly.aof.manifest") ==
         "file appendonly.aof.1.base.aof seq 1 type b\n"
@@ -178,7 +164,7 @@ TEST_CASE("AOF AwaitDurable returns once the thread's own commands are in the fi
   for (std::string fsync : {"always", "everysec", "no"}) {
     DYNAMIC_SECTION("appendfsync " << fsync) {
       TempDir tmp;
-      LoggedServer s(AofOptions(tmp.path(), fsync));
+      LoggedServer s(AofOptions(tmp.str(), fsync));
       constexpr int kThreads = 8, kPerThread = 300;
       std::atomic<int> missing{0};
       std::vector<std::thread> threads;
@@ -282,7 +268,7 @@ void CheckEveryType(CommandHarness& h) {
 
 TEST_CASE("AOF loading replays the commands to the same keyspace", "[aof]") {
   TempDir tmp;
-  Options o = AofOptions(tmp.path());
+  Options o = AofOptions(tmp.str());
   {
     LoggedServer s(o);
     FillEveryType(s);
@@ -299,13 +285,13 @@ TEST_CASE("AOF loading replays the commands to the same keyspace", "[aof]") {
 
 TEST_CASE("AOF without a manifest: nothing to load, or a clear error if files are there", "[aof]") {
   TempDir tmp;
-  Options o = AofOptions(tmp.path());
+  Options o = AofOptions(tmp.str());
   AofLoadResult result;
   Reload(o, true, nullptr, &result);
   CHECK_FALSE(result.found);
   CHECK_FALSE(AppendOnlyFileExists(o));
-  fs::create_directories(tmp.path() + "/appendonlydir");
-  Spit(tmp.path() + "/appendonlydir/appendonly.aof.1.incr.aof", Resp({"SET", "a", "1"}));
+  fs::create_directories(tmp.str() + "/appendonlydir");
+  Spit(tmp.str() + "/appendonlydir/appendonly.aof.1.incr.aof", Resp({"SET", "a", "1"}));
   std::string error;
   Reload(o, false, &error);
   CHECK(error.find("no manifest") != std::string::npos);
@@ -328,7 +314,7 @@ TEST_CASE("AOF truncated last command: dropped with aof-load-truncated yes, fata
         CHECK(h->Run({"GET", "b"}) == Bulk("2"));
         CHECK(h->Run({"EXISTS", "c"}) == Int(0));
         // Truncated at the last whole command, so the next appends follow it.
-        CHECK(Slurp(tmp.path() + "/appendonlydir/appendonly.aof.1.incr.aof") == whole);
+        CHECK(Slurp(tmp.str() + "/appendonlydir/appendonly.aof.1.incr.aof") == whole);
       }
       {
         TempDir tmp;
@@ -353,7 +339,7 @@ TEST_CASE("AOF garbage in the middle fails naming the file, the offset and the f
   CHECK(error.find("Bad file format") != std::string::npos);
   CHECK(error.find("appendonly.aof.1.incr.aof at offset " + std::to_string(first.size())) !=
         std::string::npos);
-  CHECK(error.find("rowcached-check-aof --fix " + tmp.path() +
+  CHECK(error.find("rowcached-check-aof --fix " + tmp.str() +
                    "/appendonlydir/appendonly.aof.1.incr.aof") != std::string::npos);
   // An unknown command is fatal too.
   TempDir tmp2;
@@ -374,7 +360,7 @@ TEST_CASE("AOF unterminated MULTI at the end is dropped whole", "[aof]") {
   CHECK(result.truncated_dropped);
   CHECK(h->Run({"GET", "t"}) == Bulk("1"));
   CHECK(h->Run({"EXISTS", "x", "y"}) == Int(0));
-  CHECK(Slurp(tmp.path() + "/appendonlydir/appendonly.aof.1.incr.aof") == before);
+  CHECK(Slurp(tmp.str() + "/appendonlydir/appendonly.aof.1.incr.aof") == before);
   // With aof-load-truncated no it stops start-up.
   TempDir tmp2;
   o = WriteAof(tmp2, before + Resp({"MULTI"}) + Resp({"SET", "x", "1"}), false);
@@ -385,7 +371,7 @@ TEST_CASE("AOF unterminated MULTI at the end is dropped whole", "[aof]") {
 
 TEST_CASE("AOF rewrite: a new base, writes during the rewrite kept, old files removed", "[aof]") {
   TempDir tmp;
-  Options o = AofOptions(tmp.path());
+  Options o = AofOptions(tmp.str());
   LoggedServer s(o);
   FillEveryType(s);
   std::string error;
@@ -438,10 +424,10 @@ TEST_CASE("AOF rewrite: a new base, writes during the rewrite kept, old files re
 
 TEST_CASE("AOF a killed rewrite leaves the old manifest loadable", "[aof]") {
   TempDir tmp;
-  Options o = AofOptions(tmp.path());
+  Options o = AofOptions(tmp.str());
   // What the child of a crashed process left is removed at open.
-  const std::string orphan = tmp.path() + "/appendonlydir/temp-rewriteaof-bg-1.aof";
-  fs::create_directories(tmp.path() + "/appendonlydir");
+  const std::string orphan = tmp.str() + "/appendonlydir/temp-rewriteaof-bg-1.aof";
+  fs::create_directories(tmp.str() + "/appendonlydir");
   Spit(orphan, "partial");
   LoggedServer s(o);
   CHECK_FALSE(fs::exists(orphan));
@@ -482,7 +468,7 @@ TEST_CASE("AOF a killed rewrite leaves the old manifest loadable", "[aof]") {
 
 TEST_CASE("AOF BGREWRITEAOF replies as Redis, scheduled behind a BGSAVE child", "[aof]") {
   TempDir tmp;
-  LoggedServer s(AofOptions(tmp.path()));
+  LoggedServer s(AofOptions(tmp.str()));
   CHECK(s.Run({"SET", "a", "1"}) == kOk);
   // A stand-in for a BGSAVE child that runs until killed.
   std::string error;
@@ -512,7 +498,7 @@ TEST_CASE("AOF BGREWRITEAOF replies as Redis, scheduled behind a BGSAVE child", 
 
 TEST_CASE("AOF automatic rewrite when the file grew past percentage and min size", "[aof]") {
   TempDir tmp;
-  Options o = AofOptions(tmp.path());
+  Options o = AofOptions(tmp.str());
   o.auto_aof_rewrite_min_size = 1000;
   o.auto_aof_rewrite_percentage = 100;
   LoggedServer s(o);
@@ -531,8 +517,8 @@ TEST_CASE("AOF check finds the first invalid offset and --fix truncates there", 
   TempDir tmp;
   const std::string whole = Resp({"SET", "a", "1"}) + Resp({"SET", "b", "2"});
   Options o = WriteAof(tmp, whole + "*3\r\n$3\r\nSET\r\n$1");
-  const std::string manifest = tmp.path() + "/appendonlydir/appendonly.aof.manifest";
-  const std::string incr = tmp.path() + "/appendonlydir/appendonly.aof.1.incr.aof";
+  const std::string manifest = tmp.str() + "/appendonlydir/appendonly.aof.manifest";
+  const std::string incr = tmp.str() + "/appendonlydir/appendonly.aof.1.incr.aof";
   std::string report;
   CHECK(CheckAppendOnlyFile(manifest, false, &report) == 1);
   CHECK(report.find("AOF analyzed: filename=" + incr +
@@ -576,7 +562,7 @@ class FileSizeLimit {
 
 TEST_CASE("AOF a failed write under everysec: MISCONF, bytes kept, retried by the cron", "[aof]") {
   TempDir tmp;
-  LoggedServer s(AofOptions(tmp.path(), "everysec"));
+  LoggedServer s(AofOptions(tmp.str(), "everysec"));
   CHECK(s.Run({"SET", "a", "1"}) == kOk);
   const std::string before = Slurp(s.IncrPath(1));
   const std::string big(4096, 'x');
@@ -604,7 +590,7 @@ TEST_CASE("AOF a failed write under everysec: MISCONF, bytes kept, retried by th
 
 TEST_CASE("AOF info lines", "[aof]") {
   TempDir tmp;
-  LoggedServer s(AofOptions(tmp.path()));
+  LoggedServer s(AofOptions(tmp.str()));
   CHECK(s.Run({"SET", "a", "1"}) == kOk);
   std::string info;
   s.aof->AppendInfo(&info);
@@ -628,7 +614,7 @@ TEST_CASE("AOF replay keeps a key whose TTL passed while down when the file pers
   for (bool rdb_base : {false, true}) {
     INFO("base as " << (rdb_base ? "RDB" : "commands"));
     TempDir tmp;
-    Options o = AofOptions(tmp.path());
+    Options o = AofOptions(tmp.str());
     o.aof_use_rdb_preamble = rdb_base;
     {
       LoggedServer s(o);
@@ -658,7 +644,7 @@ TEST_CASE("AOF replay keeps a key whose TTL passed while down when the file pers
 
 TEST_CASE("AOF transactions on several threads stay whole in the file and load back", "[aof]") {
   TempDir tmp;
-  Options o = AofOptions(tmp.path());
+  Options o = AofOptions(tmp.str());
   LoggedServer s(o);
   constexpr int kThreads = 4, kTransactions = 300;
   std::vector<std::thread> threads;

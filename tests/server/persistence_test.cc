@@ -13,24 +13,14 @@
 #include "command_harness.h"
 #include "family_test_util.h"
 #include "server/info.h"
+#include "support/temp_dir.h"
 
 namespace rowcached::server::testing {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "rowcached-persist-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
+using TempDir = ::rowcached::testing::TempDir;
 
 Options InDir(const fs::path& dir, std::vector<std::string> save = {}) {
   Options o;
@@ -64,7 +54,7 @@ void WaitForChild(ServerContext& server) {
 TEST_CASE("SAVE writes a snapshot that a restart loads", "[persistence]") {
   TempDir dir;
   {
-    CommandHarness h(InDir(dir.path));
+    CommandHarness h(InDir(dir.path()));
     REQUIRE(h.Run({"SET", "greeting", "hello"}) == kOk);
     REQUIRE(h.Run({"RPUSH", "list", "a", "b", "c"}) == Int(3));
     REQUIRE(h.Run({"SADD", "set", "x", "y"}) == Int(2));
@@ -79,8 +69,8 @@ TEST_CASE("SAVE writes a snapshot that a restart loads", "[persistence]") {
     CHECK(InfoField(h.server(), "rdb_saves") == "1");
     CHECK(h.Run({"LASTSAVE"}) == Int(h.clock().NowMs() / 1000));
   }
-  REQUIRE(fs::exists(dir.path / "dump.rdb"));
-  CommandHarness h(InDir(dir.path));
+  REQUIRE(fs::exists(dir.path() / "dump.rdb"));
+  CommandHarness h(InDir(dir.path()));
   std::string error;
   REQUIRE(h.server().persistence().Load(&error));
   CHECK(h.Run({"GET", "greeting"}) == Bulk("hello"));
@@ -99,14 +89,14 @@ TEST_CASE("Start-up without a snapshot starts empty, and a bad one stops it", "[
   TempDir dir;
   std::string error;
   {
-    CommandHarness h(InDir(dir.path / "not-yet"));
+    CommandHarness h(InDir(dir.path() / "not-yet"));
     REQUIRE(h.server().persistence().Load(&error));
-    CHECK(fs::is_directory(dir.path / "not-yet"));
+    CHECK(fs::is_directory(dir.path() / "not-yet"));
     CHECK(h.Run({"DBSIZE"}) == Int(0));
   }
   {
-    std::ofstream(dir.path / "dump.rdb") << "REDIS0010 this is not a snapshot";
-    CommandHarness h(InDir(dir.path));
+    std::ofstream(dir.path() / "dump.rdb") << "REDIS0010 this is not a snapshot";
+    CommandHarness h(InDir(dir.path()));
     CHECK_FALSE(h.server().persistence().Load(&error));
     CHECK_THAT(error, Catch::Contains("dump.rdb"));
     CHECK(h.Run({"DBSIZE"}) == Int(0));
@@ -116,7 +106,7 @@ TEST_CASE("Start-up without a snapshot starts empty, and a bad one stops it", "[
 TEST_CASE("BGSAVE snapshots the keyspace as it was when it started", "[persistence]") {
   TempDir dir;
   {
-    CommandHarness h(InDir(dir.path));
+    CommandHarness h(InDir(dir.path()));
     for (int i = 0; i < 1000; ++i) {
       REQUIRE(h.Run({"SET", "before:" + std::to_string(i), std::to_string(i)}) == kOk);
     }
@@ -131,14 +121,14 @@ TEST_CASE("BGSAVE snapshots the keyspace as it was when it started", "[persisten
     // The two changes made after the fork are still unsaved.
     CHECK(InfoField(h.server(), "rdb_changes_since_last_save") == "2");
   }
-  CommandHarness h(InDir(dir.path));
+  CommandHarness h(InDir(dir.path()));
   std::string error;
   REQUIRE(h.server().persistence().Load(&error));
   CHECK(h.Run({"DBSIZE"}) == Int(1000));
   CHECK(h.Run({"GET", "before:0"}) == Bulk("0"));
   CHECK(h.Run({"EXISTS", "after"}) == Int(0));
   // No temporary file left behind.
-  for (const auto& f : fs::directory_iterator(dir.path)) {
+  for (const auto& f : fs::directory_iterator(dir.path())) {
     CHECK(f.path().filename() == "dump.rdb");
   }
 }
@@ -146,7 +136,7 @@ TEST_CASE("BGSAVE snapshots the keyspace as it was when it started", "[persisten
 TEST_CASE("BGSAVE with another child running: refused, or scheduled with SCHEDULE",
           "[persistence]") {
   TempDir dir;
-  CommandHarness h(InDir(dir.path));
+  CommandHarness h(InDir(dir.path()));
   REQUIRE(h.Run({"SET", "k", "v"}) == kOk);
   // Another child (an AOF rewrite's place) that runs until the test lets it go.
   int release[2];
@@ -169,7 +159,7 @@ TEST_CASE("BGSAVE with another child running: refused, or scheduled with SCHEDUL
   ::close(release[1]);
   // The cron reaps the other child, then starts the scheduled save.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(dir.path / "dump.rdb") ||
+  while (!fs::exists(dir.path() / "dump.rdb") ||
          h.server().persistence().child().running() != BackgroundChild::Kind::kNone) {
     REQUIRE(std::chrono::steady_clock::now() < deadline);
     h.server().persistence().Cron();
@@ -180,7 +170,7 @@ TEST_CASE("BGSAVE with another child running: refused, or scheduled with SCHEDUL
 
 TEST_CASE("The save schedule starts a BGSAVE when a rule holds", "[persistence]") {
   TempDir dir;
-  CommandHarness h(InDir(dir.path, {"100 3", "10 1000"}));
+  CommandHarness h(InDir(dir.path(), {"100 3", "10 1000"}));
   REQUIRE(h.Run({"MSET", "a", "1", "b", "2"}) == kOk);
   h.clock().Advance(200 * 1000);
   h.server().persistence().Cron();
@@ -190,7 +180,7 @@ TEST_CASE("The save schedule starts a BGSAVE when a rule holds", "[persistence]"
   h.server().persistence().Cron();
   CHECK(h.server().persistence().child().running() == BackgroundChild::Kind::kRdb);
   WaitForChild(h.server());
-  CHECK(fs::exists(dir.path / "dump.rdb"));
+  CHECK(fs::exists(dir.path() / "dump.rdb"));
   CHECK(InfoField(h.server(), "rdb_changes_since_last_save") == "0");
   // Just saved: a new change waits for the 100 seconds of the first rule.
   REQUIRE(h.Run({"MSET", "d", "4", "e", "5", "f", "6"}) == kOk);
@@ -207,33 +197,33 @@ TEST_CASE("SHUTDOWN saves when rules exist, not with NOSAVE, and refuses when sa
           "[persistence]") {
   TempDir dir;
   {
-    CommandHarness h(InDir(dir.path, {"3600 1"}));
+    CommandHarness h(InDir(dir.path(), {"3600 1"}));
     REQUIRE(h.Run({"SET", "k", "v"}) == kOk);
     REQUIRE(h.Run({"SHUTDOWN", "NOSAVE"}).empty());
-    CHECK_FALSE(fs::exists(dir.path / "dump.rdb"));
+    CHECK_FALSE(fs::exists(dir.path() / "dump.rdb"));
     std::string error;
     REQUIRE(h.server().persistence().FinishShutdown(&error));
-    CHECK_FALSE(fs::exists(dir.path / "dump.rdb"));
+    CHECK_FALSE(fs::exists(dir.path() / "dump.rdb"));
   }
   {
-    CommandHarness h(InDir(dir.path, {"3600 1"}));
+    CommandHarness h(InDir(dir.path(), {"3600 1"}));
     REQUIRE(h.Run({"SET", "k", "v"}) == kOk);
     REQUIRE(h.Run({"SHUTDOWN"}).empty());
-    CHECK(fs::exists(dir.path / "dump.rdb"));
+    CHECK(fs::exists(dir.path() / "dump.rdb"));
     // A write that slipped in after SHUTDOWN's snapshot is saved by the last step.
     REQUIRE(h.Run({"SET", "late", "v"}) == kOk);
     std::string error;
     REQUIRE(h.server().persistence().FinishShutdown(&error));
   }
   {
-    CommandHarness h(InDir(dir.path));
+    CommandHarness h(InDir(dir.path()));
     std::string error;
     REQUIRE(h.server().persistence().Load(&error));
     CHECK(h.Run({"MGET", "k", "late"}) == Arr({Bulk("v"), Bulk("v")}));
   }
   {
     // No rules: SHUTDOWN SAVE still saves; into a directory that is gone, it fails.
-    CommandHarness h(InDir(dir.path / "gone"));
+    CommandHarness h(InDir(dir.path() / "gone"));
     REQUIRE(h.Run({"SET", "k", "v"}) == kOk);
     CHECK(h.Run({"SHUTDOWN", "SAVE"}) == Err("ERR Errors trying to SHUTDOWN. Check logs."));
     CHECK(h.Run({"SHUTDOWN", "SAVE", "NOSAVE"}) == Err("ERR syntax error"));
