@@ -12,6 +12,7 @@
 #include "middleware/bloom_family.h"
 #include "middleware/row_cache.h"
 #include "server/network.h"
+#include "server/persistence.h"
 #include "server/server_context.h"
 
 using namespace rowcached;
@@ -43,6 +44,12 @@ int main(int argc, char** argv) {
 
   server::ServerContext context(config.server);
   middleware::RegisterBloomFamily(context.registry());
+  // Rows go into snapshots before anything can write one (the AOF's first base, at Load).
+  if (!config.tables.empty()) middleware::KeepRowsInSnapshots(context);
+  if (!context.persistence().Load(&error)) {
+    spdlog::error("cannot load the saved data: {}", error);
+    return 1;
+  }
   std::shared_ptr<middleware::RowCache> row_cache;
   if (!config.tables.empty()) {
     row_cache = middleware::StartRowCache(context, app::RowCacheOptions(config), &error);
@@ -71,7 +78,11 @@ int main(int argc, char** argv) {
   stopping = true;
   pthread_kill(signal_thread.native_handle(), SIGTERM);  // wakes sigwait if still waiting
   signal_thread.join();
+  // The row cache's threads stop first: nothing changes the keyspace during the last save.
   if (row_cache) middleware::StopRowCache(*row_cache);
+  if (!context.persistence().FinishShutdown(&error)) {
+    spdlog::error("the final snapshot failed: {}", error);
+  }
   spdlog::info("bye");
   return 0;
 }

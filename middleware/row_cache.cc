@@ -11,7 +11,9 @@
 #include <utility>  // before asio (environment.md)
 
 #include "server/dispatch.h"
+#include "server/hash_object.h"
 #include "server/keys_ops.h"
+#include "server/persistence.h"
 #include "server/util.h"
 
 namespace rowcached::middleware {
@@ -1132,6 +1134,54 @@ class RowCache final : public server::KeyInterceptor,
     server_.AddInfoSection("rowcache", [self](std::string* out) { self->InfoSection(out); });
   }
 
+  // Rows loaded from a snapshot or the append-only file arrive as plain hashes. The database
+  // may have changed while rowcached was down, so none is served as it is: each becomes a row
+  // that is not fresh, which the first read re-validates against the database (through the
+  // key's queue, merged like any refill). The loaded copy is only ever used as the fallback
+  // that on_timeout = "stale" allows for any expired row. Anything else under a table key is
+  // dropped. Runs before serving.
+  void AdoptLoadedRows() {
+    server::ShardLocks locks;
+    locks.LockAll(server_.keyspace());
+    server::Db db(&server_.keyspace(), kRowDb);
+    std::vector<std::string> keys;
+    db.ForEach([&](server::Entry* e) {
+      if (e->type() != server::ValueType::kRow && Owns(e->key())) keys.emplace_back(e->key());
+    });
+    size_t adopted = 0;
+    for (const auto& key : keys) {
+      server::Entry* e = db.Find(key, false, false);
+      if (e == nullptr) continue;
+      if (e->type() != server::ValueType::kHash) {
+        db.Delete(key);
+        continue;
+      }
+      auto row = std::make_shared<Row>();
+      const Table* t = TableOf(key);
+      const auto* hash = static_cast<const server::HashObject*>(e->object());
+      if (!t->columns.empty()) {
+        for (const auto& column : t->columns) {
+          const std::string* v = hash->Find(column);
+          row->push_back({column, v ? std::optional<std::string>(*v) : std::nullopt});
+        }
+      } else {
+        hash->ForEach([&](std::string_view f, std::string_view v) {
+          row->push_back({std::string(f), std::string(v)});
+        });
+      }
+      int64_t expire_at = db.ExpireAt(e);
+      // fresh_until 1: long past, so never fresh; the entry's own TTL (the stale horizon) stays.
+      server::Entry* fresh = db.SetObject(key, server::ValueType::kRow,
+                                          std::make_unique<RowValue>(std::move(row), int64_t{1}));
+      if (expire_at >= 0) db.SetExpireAt(fresh, expire_at);
+      ++adopted;
+    }
+    if (!keys.empty()) {
+      spdlog::info("{} saved rows loaded for re-validation, {} other table keys dropped", adopted,
+                   keys.size() - adopted);
+    }
+  }
+
   const TableStats* Stats(std::string_view table) const {
     for (const auto& t : tables_) {
       if (t->options.name == table) return &t->stats;
@@ -1189,6 +1239,8 @@ std::shared_ptr<RowCache> StartRowCache(server::ServerContext& server, Options o
     }
   }
   cache->Register();
+  KeepRowsInSnapshots(server);
+  cache->AdoptLoadedRows();
   server.SetKeyInterceptor(cache);
   cache->StartBackground();
   return cache;
@@ -1202,6 +1254,18 @@ std::shared_ptr<RowCache> StartRowCache(server::ServerContext& server, Options o
     return nullptr;
   }
   return StartRowCache(server, std::move(options), std::move(db).value(), error);
+}
+
+void KeepRowsInSnapshots(server::ServerContext& server) {
+  // A NULL column is an absent field, as HGETALL shows it; the negative cache is not kept.
+  server.persistence().set_row_fields(
+      [](const server::Entry& e, std::vector<std::pair<std::string, std::string>>* fields) {
+        const auto* value = static_cast<const RowValue*>(e.object());
+        if (!value->row) return;
+        for (const auto& f : *value->row) {
+          if (f.value) fields->emplace_back(f.column, *f.value);
+        }
+      });
 }
 
 void StopRowCache(RowCache& cache) { cache.Stop(); }

@@ -139,6 +139,12 @@ std::shared_ptr<RowCache> StartRowCache(server::ServerContext& server, Options o
                                         std::unique_ptr<adapters::Database> database,
                                         std::string* error);
 
+// Makes RDB snapshots and AOF bases keep cached rows, as hashes of their columns. StartRowCache
+// calls it; call it earlier when something may write a snapshot before the cache starts (the
+// AOF's first base is written at start-up, before the database is reachable perhaps). After a
+// restart the saved rows are re-validated against the database before being served.
+void KeepRowsInSnapshots(server::ServerContext& server);
+
 // Stops the queues (completing parked replies) and background threads. Idempotent.
 void StopRowCache(RowCache& cache);
 

@@ -9,7 +9,7 @@ PACKAGES=(
   # libraries
   libboost-dev libconcurrentqueue-dev catch2 libpqxx-dev libmysqlcppconn-dev libmariadb-dev
   libsqlite3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libssl-dev
+  libssl-dev liblzf-dev
   # real servers and clients used by tests and benchmarks
   mariadb-server mariadb-client postgresql redis-server redis-tools sqlite3 procps gnuplot-nox
 )

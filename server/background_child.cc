@@ -1,6 +1,7 @@
 #include "server/background_child.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,12 +13,14 @@ namespace rowcached::server {
 BackgroundChild::~BackgroundChild() { Kill(); }
 
 bool BackgroundChild::Start(Keyspace& ks, Kind kind, const std::function<void()>& at_fork,
-                            std::function<int()> work, std::function<void(bool ok)> on_done,
-                            std::string* error) {
-  std::lock_guard l(mu_);
-  if (kind_ != Kind::kNone) {
-    *error = "a background child is already running";
-    return false;
+                            std::function<int()> work, DoneFn on_done, std::string* error) {
+  {
+    std::lock_guard l(mu_);
+    if (kind_ != Kind::kNone) {
+      *error = "a background child is already running";
+      return false;
+    }
+    kind_ = kind;  // reserved: pid_ stays -1 until the fork is done
   }
   pid_t pid;
   {
@@ -28,14 +31,16 @@ bool BackgroundChild::Start(Keyspace& ks, Kind kind, const std::function<void()>
     if (pid == 0) {
       // The child: single-threaded from here on. The shard locks it "holds" are copies; nothing
       // in it will take them again.
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
       _exit(work());
     }
   }
+  std::lock_guard l(mu_);
   if (pid < 0) {
     *error = std::string("fork failed: ") + std::strerror(errno);
+    kind_ = Kind::kNone;
     return false;
   }
-  kind_ = kind;
   pid_ = pid;
   on_done_ = std::move(on_done);
   return true;
@@ -52,11 +57,12 @@ pid_t BackgroundChild::pid() const {
 }
 
 bool BackgroundChild::Reap(bool block) {
-  std::function<void(bool)> done;
+  DoneFn done;
   bool ok = false;
+  pid_t pid;
   {
     std::lock_guard l(mu_);
-    if (kind_ == Kind::kNone) return false;
+    if (kind_ == Kind::kNone || pid_ <= 0) return false;  // none, or still starting
     int status = 0;
     pid_t r;
     do {
@@ -64,12 +70,14 @@ bool BackgroundChild::Reap(bool block) {
     } while (r < 0 && errno == EINTR);
     if (r == 0) return false;  // still running
     ok = r == pid_ && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    kind_ = Kind::kNone;
-    pid_ = -1;
+    pid = pid_;
+    pid_ = -1;  // reaped: no second Reap, no kill of a recycled pid
     done = std::move(on_done_);
     on_done_ = nullptr;
   }
-  if (done) done(ok);
+  if (done) done(ok, pid);
+  std::lock_guard l(mu_);
+  kind_ = Kind::kNone;
   return true;
 }
 
@@ -80,7 +88,7 @@ void BackgroundChild::Wait() { Reap(true); }
 void BackgroundChild::Kill() {
   {
     std::lock_guard l(mu_);
-    if (kind_ == Kind::kNone) return;
+    if (kind_ == Kind::kNone || pid_ <= 0) return;
     kill(pid_, SIGUSR1);
   }
   Reap(true);

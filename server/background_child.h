@@ -10,11 +10,15 @@
 // needs before Start).
 //
 // The parent learns of the child's end from Poll() (the cron calls it), which reaps it and runs
-// `on_done(ok)` there, ok = exit status 0.
+// `on_done(ok, pid)` there, ok = exit status 0. The child counts as running until on_done has
+// returned, so nothing can start another child over what on_done still cleans up. The child
+// dies with the thread that forked it (PR_SET_PDEATHSIG): a kill -9 of the server does not
+// leave it holding the listening socket.
 //
-// Thread-safety: every method may be called from any thread; `on_done` runs on the thread that
-// calls Poll() or Kill(), without the object's lock held. Start() REQUIRES the calling thread
-// holds no shard lock (it takes them all in order).
+// Thread-safety: every method may be called from any thread, with shard locks held or not
+// (the object's lock is never held while waiting for shard locks); `on_done` runs on the thread
+// that calls Poll(), Wait() or Kill(), without the object's lock held. Start() REQUIRES the
+// calling thread holds no shard lock (it takes them all in order).
 #pragma once
 
 #include <sys/types.h>
@@ -38,8 +42,9 @@ class BackgroundChild {
 
   // Forks a child of `kind`. False with `*error` set when a child is already running or fork
   // failed ("Background save already in progress" is the caller's wording to choose).
+  using DoneFn = std::function<void(bool ok, pid_t pid)>;
   bool Start(Keyspace& ks, Kind kind, const std::function<void()>& at_fork,
-             std::function<int()> work, std::function<void(bool ok)> on_done, std::string* error);
+             std::function<int()> work, DoneFn on_done, std::string* error);
 
   Kind running() const;
   pid_t pid() const;
@@ -55,9 +60,9 @@ class BackgroundChild {
   bool Reap(bool block);
 
   mutable std::mutex mu_;
-  Kind kind_ = Kind::kNone;
-  pid_t pid_ = -1;
-  std::function<void(bool ok)> on_done_;
+  Kind kind_ = Kind::kNone;  // set from the start of Start() to the end of on_done
+  pid_t pid_ = -1;           // -1 while starting or finishing
+  DoneFn on_done_;
 };
 
 }  // namespace rowcached::server

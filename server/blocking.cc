@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "server/command.h"
+#include "server/propagate.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
@@ -131,7 +132,8 @@ void Blocking::ServeKey(const KeyId& key) {
     if (!w->waiting) continue;  // answered meanwhile, and already out of the queue
     std::string bytes;
     ReplyBuilder builder(&bytes, w->resp3);
-    ServeContext ctx{server_, Db(&ks, w->db), key.second, builder};
+    // Read under the shard locks, as the dispatcher does (propagate.h).
+    ServeContext ctx{server_, Db(&ks, w->db), key.second, builder, server_.command_log()};
     if (!w->serve(ctx)) return;  // nothing for the first in line: nothing for the others
     w->waiting = false;
     Forget(w);
@@ -225,6 +227,10 @@ void Blocking::TimerLoop() {
     for (const auto& w : due) Answer(w, Outcome::kTimeout);
     l.lock();
   }
+}
+
+void ServeContext::Propagate(const std::vector<std::string>& command) {
+  if (log != nullptr) AppendToLog(*log, db.index(), command);
 }
 
 void KeyReady(CommandContext& ctx, std::string_view key) {

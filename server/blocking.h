@@ -57,16 +57,23 @@
 
 namespace rowcached::server {
 
+class CommandLog;
 class ServerContext;
 struct CommandContext;
 
 // What a serve function gets: the server, the blocked client's database, the key that became
 // ready (one of the keys it waits on), and a builder in the client's protocol for its reply.
+// What it took is logged (propagate.h) as the non-blocking command that takes the same: the
+// serve function calls Propagate with it after a change (BLPOP's LPOP key, BLMOVE's LMOVE ...).
 struct ServeContext {
   ServerContext& server;
   Db db;
   std::string_view key;
   ReplyBuilder& reply;
+  CommandLog* log = nullptr;  // null when the append-only file is off
+
+  bool logging() const { return log != nullptr; }
+  void Propagate(const std::vector<std::string>& command);
 };
 
 // Takes what the blocked command waits for from ctx.key and writes the reply; returns false,

@@ -24,6 +24,7 @@
 
 namespace rowcached::server {
 
+class CommandLog;
 class ServerContext;
 struct CommandContext;
 
@@ -140,6 +141,17 @@ struct ClientState {
 };
 
 struct CommandContext {
+  CommandContext(const std::vector<std::string_view>& args, ReplyBuilder& reply,
+                 ClientState& client, ServerContext& server, const CommandSpec& spec,
+                 ShardLocks& locks, std::function<std::shared_ptr<DeferredReply>()> defer)
+      : args(args),
+        reply(reply),
+        client(client),
+        server(server),
+        spec(spec),
+        locks(locks),
+        defer(std::move(defer)) {}
+
   const std::vector<std::string_view>& args;
   ReplyBuilder& reply;
   ClientState& client;
@@ -153,6 +165,40 @@ struct CommandContext {
   Db db() const;
   size_t argc() const { return args.size(); }
   const std::string_view& arg(size_t i) const { return args[i]; }
+
+  // Propagation to the command log (command_log.h; propagate.h). A command that changed
+  // something is logged as it was received, unless its handler calls PropagateAs: then the
+  // commands given there are logged instead, in order (a relative expiry made absolute, SPOP
+  // as the SREM of what it took, ...). Handlers build those only when logging() is true, so
+  // that they cost nothing when the append-only file is off.
+  //
+  // Whether the command is logged, read once per command after its keys are locked (so a log
+  // installed meanwhile sees the command either in its snapshot or in the log).
+  bool logging() {
+    if (!log_loaded_) {
+      log_ = LoadCommandLog();
+      log_loaded_ = true;
+    }
+    return log_ != nullptr;
+  }
+  CommandLog* command_log() { return logging() ? log_ : nullptr; }
+  // Logs `command` in place of the command received (call once per command to log).
+  void PropagateAs(std::vector<std::string> command) {
+    propagate_replaced_ = true;
+    propagate_as_.push_back(std::move(command));
+  }
+  // Logs nothing for this command: its handler logged its changes itself (EXEC).
+  void PropagateNothing() { propagate_replaced_ = true; }
+  bool propagate_replaced() const { return propagate_replaced_; }
+  const std::vector<std::vector<std::string>>& propagate_as() const { return propagate_as_; }
+
+ private:
+  CommandLog* LoadCommandLog() const;
+
+  bool log_loaded_ = false;
+  CommandLog* log_ = nullptr;
+  bool propagate_replaced_ = false;
+  std::vector<std::vector<std::string>> propagate_as_;  // empty until PropagateAs: no allocation
 };
 
 // Case-insensitive ASCII comparison, for options like "EX" and "nx".

@@ -14,7 +14,10 @@
 // changes the keyspace: the cron's expiry, eviction) concurrently; implementations lock.
 #pragma once
 
+#include <functional>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace rowcached::server {
@@ -24,10 +27,31 @@ class CommandLog {
   virtual ~CommandLog() = default;
   // One command to replay in database `db`. Cheap: copies the bytes into a buffer.
   virtual void Append(int db, const std::vector<std::string_view>& args) = 0;
+  // Several commands appended as one unit: no other thread's command comes between them (a
+  // transaction's MULTI ... EXEC).
+  virtual void AppendBatch(const std::vector<std::pair<int, std::vector<std::string>>>& commands) {
+    for (const auto& [db, args] : commands) {
+      Append(db, std::vector<std::string_view>(args.begin(), args.end()));
+    }
+  }
   // Returns once every command this thread appended is as durable as `appendfsync` asks
   // (handed to the kernel; fsynced too under "always"). The network layer calls it before it
   // sends the replies of those commands, so no reply acknowledges a write that could be lost.
   virtual void AwaitDurable() = 0;
+  // The same without blocking: runs `done` once every command this thread appended so far is
+  // durable, at once on this thread when it already is, otherwise later on another thread.
+  // The network layer uses it so an I/O thread keeps serving while an fsync runs.
+  virtual void WhenDurable(std::function<void()> done) {
+    AwaitDurable();
+    done();
+  }
+  // True while the log cannot be written (a full disk): the dispatcher then refuses write
+  // commands with `*message` (Redis' "MISCONF ..."), so no write is acknowledged that the log
+  // does not hold.
+  virtual bool WriteError(std::string* message) const {
+    (void)message;
+    return false;
+  }
 };
 
 }  // namespace rowcached::server

@@ -1,6 +1,8 @@
 #include "server/dispatch.h"
 
 #include "server/blocking.h"
+#include "server/command_log.h"
+#include "server/propagate.h"
 
 namespace rowcached::server {
 
@@ -145,6 +147,16 @@ void Dispatch(ServerContext& server, ClientState& client, const std::vector<std:
     refuse("OOM command not allowed when used memory > 'maxmemory'.");
     return;
   }
+  // Redis' processCommand: with the append-only file failing, writes are refused (MISCONF).
+  if (spec->flags & kWrite) {
+    if (CommandLog* log = server.command_log(); log != nullptr) {
+      std::string message;
+      if (log->WriteError(&message)) {
+        refuse(message);
+        return;
+      }
+    }
+  }
   if (client.in_multi && !RunsInsideMulti(*spec)) {
     QueueCommand(server, client, *spec, args, reply);
     return;
@@ -199,7 +211,9 @@ void RunBuiltin(CommandContext& ctx) {
       ctx.locks.LockKeys(ks, keys);
     }
   }
+  uint64_t changes_before = ThreadChangeCount();
   spec.handler(ctx);
+  PropagateCommand(ctx, changes_before);
 }
 
 }  // namespace rowcached::server

@@ -30,7 +30,7 @@ void DeleteEvictedKey(ServerContext& server, int db, Entry* entry) {
   Keyspace& ks = server.keyspace();
   Entry::Free(ks.shard(Keyspace::ShardOf(hash)).dbs[db].Remove(key, hash));
   ks.stats().evicted_keys.fetch_add(1, std::memory_order_relaxed);
-  KeyModified(server, db, key);
+  KeyDeletedByServer(server, db, key);
   NotifyKeyspaceEvent(server, kNotifyEvicted, "evicted", key, db);
 }
 

@@ -411,6 +411,10 @@ void CmdHIncrByFloat(CommandContext& ctx) {
     return;
   }
   KeyChanged(ctx, kNotifyHash, "hincrbyfloat", ctx.arg(1));
+  // The result, not the increment: float arithmetic need not give the same digits at replay.
+  if (ctx.logging()) {
+    ctx.PropagateAs({"HSET", std::string(ctx.arg(1)), std::string(ctx.arg(2)), r.value});
+  }
   ctx.reply.Bulk(r.value);
 }
 

@@ -10,59 +10,62 @@
 #include <cstdio>
 
 #include "server/blocking.h"
+#include "server/persistence.h"
 #include "server/util.h"
 
 namespace rowcached::server {
-namespace {
 
-std::atomic<int64_t> peak_memory{0};
-
-void Line(std::string* out, std::string_view name, std::string_view value) {
+void InfoLine(std::string* out, std::string_view name, std::string_view value) {
   out->append(name);
   out->push_back(':');
   out->append(value);
   out->append("\r\n");
 }
-void Line(std::string* out, std::string_view name, int64_t value) {
-  Line(out, name, Int64ToString(value));
+void InfoLine(std::string* out, std::string_view name, int64_t value) {
+  InfoLine(out, name, Int64ToString(value));
 }
+
+namespace {
+
+std::atomic<int64_t> peak_memory{0};
 
 void ServerSection(ServerContext& s, std::string* out) {
   Options o = s.options();
   utsname u{};
   uname(&u);
   int64_t uptime = (s.clock().NowMs() - s.start_ms()) / 1000;
-  Line(out, "redis_version", kRedisCompatVersion);
-  Line(out, "rowcached_version", kRowcachedVersion);
-  Line(out, "redis_git_sha1", "00000000");
-  Line(out, "redis_git_dirty", "0");
-  Line(out, "redis_build_id", "0");
-  Line(out, "redis_mode", "standalone");
-  Line(out, "os", fmt::format("{} {} {}", u.sysname, u.release, u.machine));
-  Line(out, "arch_bits", sizeof(void*) * 8);
-  Line(out, "multiplexing_api", "epoll");
-  Line(out, "gcc_version", fmt::format("{}.{}.{}", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__));
-  Line(out, "process_id", getpid());
-  Line(out, "run_id", fmt::format("{:040x}", static_cast<uint64_t>(s.start_ms())));
-  Line(out, "tcp_port", o.port);
-  Line(out, "server_time_usec", s.clock().NowMs() * 1000);
-  Line(out, "uptime_in_seconds", uptime);
-  Line(out, "uptime_in_days", uptime / 86400);
-  Line(out, "hz", o.hz);
-  Line(out, "configured_hz", o.hz);
-  Line(out, "lru_clock", LruClock(s.clock().NowMs()));
-  Line(out, "io_threads_active", 0);
+  InfoLine(out, "redis_version", kRedisCompatVersion);
+  InfoLine(out, "rowcached_version", kRowcachedVersion);
+  InfoLine(out, "redis_git_sha1", "00000000");
+  InfoLine(out, "redis_git_dirty", "0");
+  InfoLine(out, "redis_build_id", "0");
+  InfoLine(out, "redis_mode", "standalone");
+  InfoLine(out, "os", fmt::format("{} {} {}", u.sysname, u.release, u.machine));
+  InfoLine(out, "arch_bits", sizeof(void*) * 8);
+  InfoLine(out, "multiplexing_api", "epoll");
+  InfoLine(out, "gcc_version",
+           fmt::format("{}.{}.{}", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__));
+  InfoLine(out, "process_id", getpid());
+  InfoLine(out, "run_id", fmt::format("{:040x}", static_cast<uint64_t>(s.start_ms())));
+  InfoLine(out, "tcp_port", o.port);
+  InfoLine(out, "server_time_usec", s.clock().NowMs() * 1000);
+  InfoLine(out, "uptime_in_seconds", uptime);
+  InfoLine(out, "uptime_in_days", uptime / 86400);
+  InfoLine(out, "hz", o.hz);
+  InfoLine(out, "configured_hz", o.hz);
+  InfoLine(out, "lru_clock", LruClock(s.clock().NowMs()));
+  InfoLine(out, "io_threads_active", 0);
 }
 
 void ClientsSection(ServerContext& s, std::string* out) {
-  Line(out, "connected_clients", s.stats().connected_clients.load());
-  Line(out, "cluster_connections", 0);
-  Line(out, "maxclients", s.options().maxclients);
-  Line(out, "client_recent_max_input_buffer", 0);
-  Line(out, "client_recent_max_output_buffer", 0);
-  Line(out, "blocked_clients", s.blocking().blocked_clients());
-  Line(out, "tracking_clients", 0);
-  Line(out, "clients_in_timeout_table", 0);
+  InfoLine(out, "connected_clients", s.stats().connected_clients.load());
+  InfoLine(out, "cluster_connections", 0);
+  InfoLine(out, "maxclients", s.options().maxclients);
+  InfoLine(out, "client_recent_max_input_buffer", 0);
+  InfoLine(out, "client_recent_max_output_buffer", 0);
+  InfoLine(out, "blocked_clients", s.blocking().blocked_clients());
+  InfoLine(out, "tracking_clients", 0);
+  InfoLine(out, "clients_in_timeout_table", 0);
 }
 
 void MemorySection(ServerContext& s, std::string* out) {
@@ -71,64 +74,57 @@ void MemorySection(ServerContext& s, std::string* out) {
   int64_t rss = ResidentMemory();
   int64_t peak = std::max(peak_memory.load(), used);
   peak_memory.store(peak);
-  Line(out, "used_memory", used);
-  Line(out, "used_memory_human", HumanBytes(used));
-  Line(out, "used_memory_rss", rss);
-  Line(out, "used_memory_rss_human", HumanBytes(rss));
-  Line(out, "used_memory_peak", peak);
-  Line(out, "used_memory_peak_human", HumanBytes(peak));
-  Line(out, "maxmemory", o.maxmemory);
-  Line(out, "maxmemory_human", HumanBytes(o.maxmemory));
-  Line(out, "maxmemory_policy", o.maxmemory_policy);
-  Line(out, "mem_fragmentation_ratio",
-       fmt::format("{:.2f}", used > 0 ? static_cast<double>(rss) / used : 0.0));
-  Line(out, "mem_allocator", "libc");
+  InfoLine(out, "used_memory", used);
+  InfoLine(out, "used_memory_human", HumanBytes(used));
+  InfoLine(out, "used_memory_rss", rss);
+  InfoLine(out, "used_memory_rss_human", HumanBytes(rss));
+  InfoLine(out, "used_memory_peak", peak);
+  InfoLine(out, "used_memory_peak_human", HumanBytes(peak));
+  InfoLine(out, "maxmemory", o.maxmemory);
+  InfoLine(out, "maxmemory_human", HumanBytes(o.maxmemory));
+  InfoLine(out, "maxmemory_policy", o.maxmemory_policy);
+  InfoLine(out, "mem_fragmentation_ratio",
+           fmt::format("{:.2f}", used > 0 ? static_cast<double>(rss) / used : 0.0));
+  InfoLine(out, "mem_allocator", "libc");
 }
 
 void PersistenceSection(ServerContext& s, std::string* out) {
-  Options o = s.options();
-  Line(out, "loading", 0);
-  Line(out, "async_loading", 0);
-  Line(out, "rdb_changes_since_last_save", 0);
-  Line(out, "rdb_bgsave_in_progress", 0);
-  Line(out, "rdb_last_save_time", s.start_ms() / 1000);
-  Line(out, "rdb_last_bgsave_status", "ok");
-  Line(out, "aof_enabled", o.appendonly ? 1 : 0);
-  Line(out, "aof_rewrite_in_progress", 0);
-  Line(out, "aof_last_write_status", "ok");
+  InfoLine(out, "loading", 0);
+  InfoLine(out, "async_loading", 0);
+  s.persistence().AppendInfo(out);
 }
 
 void StatsSection(ServerContext& s, std::string* out) {
   auto& st = s.stats();
   auto& ks = s.keyspace().stats();
-  Line(out, "total_connections_received", st.total_connections_received.load());
-  Line(out, "total_commands_processed", st.total_commands_processed.load());
-  Line(out, "instantaneous_ops_per_sec", st.instantaneous_ops_per_sec.load());
-  Line(out, "total_net_input_bytes", st.total_net_input_bytes.load());
-  Line(out, "total_net_output_bytes", st.total_net_output_bytes.load());
-  Line(out, "rejected_connections", st.rejected_connections.load());
-  Line(out, "expired_keys", ks.expired_keys.load());
-  Line(out, "evicted_keys", ks.evicted_keys.load());
-  Line(out, "keyspace_hits", ks.keyspace_hits.load());
-  Line(out, "keyspace_misses", ks.keyspace_misses.load());
-  Line(out, "pubsub_channels", 0);
-  Line(out, "pubsub_patterns", 0);
+  InfoLine(out, "total_connections_received", st.total_connections_received.load());
+  InfoLine(out, "total_commands_processed", st.total_commands_processed.load());
+  InfoLine(out, "instantaneous_ops_per_sec", st.instantaneous_ops_per_sec.load());
+  InfoLine(out, "total_net_input_bytes", st.total_net_input_bytes.load());
+  InfoLine(out, "total_net_output_bytes", st.total_net_output_bytes.load());
+  InfoLine(out, "rejected_connections", st.rejected_connections.load());
+  InfoLine(out, "expired_keys", ks.expired_keys.load());
+  InfoLine(out, "evicted_keys", ks.evicted_keys.load());
+  InfoLine(out, "keyspace_hits", ks.keyspace_hits.load());
+  InfoLine(out, "keyspace_misses", ks.keyspace_misses.load());
+  InfoLine(out, "pubsub_channels", 0);
+  InfoLine(out, "pubsub_patterns", 0);
 }
 
 void ReplicationSection(ServerContext&, std::string* out) {
-  Line(out, "role", "master");
-  Line(out, "connected_slaves", 0);
-  Line(out, "master_failover_state", "no-failover");
-  Line(out, "master_replid", std::string(40, '0'));
-  Line(out, "master_repl_offset", 0);
+  InfoLine(out, "role", "master");
+  InfoLine(out, "connected_slaves", 0);
+  InfoLine(out, "master_failover_state", "no-failover");
+  InfoLine(out, "master_replid", std::string(40, '0'));
+  InfoLine(out, "master_repl_offset", 0);
 }
 
 void CpuSection(ServerContext&, std::string* out) {
   rusage self{};
   getrusage(RUSAGE_SELF, &self);
   auto secs = [](timeval tv) { return fmt::format("{}.{:06}", tv.tv_sec, tv.tv_usec); };
-  Line(out, "used_cpu_sys", secs(self.ru_stime));
-  Line(out, "used_cpu_user", secs(self.ru_utime));
+  InfoLine(out, "used_cpu_sys", secs(self.ru_stime));
+  InfoLine(out, "used_cpu_user", secs(self.ru_utime));
 }
 
 void KeyspaceSection(ServerContext& s, std::string* out) {

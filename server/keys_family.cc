@@ -50,7 +50,7 @@ Status OpExpire(Db& db, std::string_view key, int64_t at_ms, unsigned flags, boo
   // No TTL is an infinite one: GT never passes, LT always does.
   if ((flags & kExpireGt) && (current == -1 || at_ms <= current)) return Status::kNotAllowed;
   if ((flags & kExpireLt) && current != -1 && at_ms >= current) return Status::kNotAllowed;
-  bool in_past = at_ms <= db.NowMs();
+  bool in_past = db.keyspace().AlreadyExpired(at_ms);
   if (deleted != nullptr) *deleted = in_past;
   if (in_past) {
     (void)db.Delete(key);
@@ -296,6 +296,18 @@ void ExpireGeneric(CommandContext& ctx, int64_t unit_ms, bool relative) {
   bool deleted = false;
   bool changed = OpExpire(db, ctx.arg(1), at_ms, flags, &deleted) == Status::kOk;
   if (changed) KeyChanged(ctx, kNotifyGeneric, deleted ? "del" : "expire", ctx.arg(1));
+  // Logged as the absolute time in milliseconds (with the same NX|XX|GT|LT, which hold again
+  // at replay), or as the DEL it amounted to: Redis 7.0's form.
+  if (changed && ctx.logging()) {
+    if (deleted) {
+      ctx.PropagateAs({"DEL", std::string(ctx.arg(1))});
+    } else if (relative || unit_ms != 1) {
+      std::vector<std::string> command = {"PEXPIREAT", std::string(ctx.arg(1)),
+                                          Int64ToString(at_ms)};
+      command.insert(command.end(), ctx.args.begin() + 3, ctx.args.end());
+      ctx.PropagateAs(std::move(command));
+    }
+  }
   ctx.reply.Integer(changed ? 1 : 0);
 }
 
@@ -511,6 +523,7 @@ void CmdSwapDb(CommandContext& ctx) {
     ctx.reply.Error(s);
     return;
   }
+  CountChanges(ctx.server, 1);
   // Clients blocked in either database may now see lists where they waited.
   ctx.server.blocking().DatabaseReady(a);
   ctx.server.blocking().DatabaseReady(b);

@@ -35,6 +35,7 @@ size_t Keyspace::ActiveExpireCycle(int64_t time_budget_us) {
   // Redis' defaults: 20 keys per sample, repeat while more than 10% of a sample was expired.
   constexpr int kSample = 20;
   constexpr int kRepeatPercent = 10;
+  if (loading()) return 0;
   auto start = std::chrono::steady_clock::now();
   size_t deleted = 0;
   int64_t now = clock_->NowMs();
@@ -123,7 +124,7 @@ void ShardLocks::Unlock() {
 
 bool Db::Expired(Table& table, Entry* e, uint64_t hash) {
   int64_t at = table.ExpireAt(e);
-  if (at < 0 || at > NowMs()) return false;
+  if (at < 0 || at > NowMs() || ks_->loading()) return false;
   ks_->RemoveExpired(table, index_, e->key(), hash);
   ks_->stats().expired_keys.fetch_add(1, std::memory_order_relaxed);
   return true;

@@ -98,6 +98,16 @@ class Keyspace {
   // signalModifiedKey. Install before serving (the ServerContext does).
   using ExpiredHook = std::function<void(int db, std::string_view key)>;
   void set_expired_hook(ExpiredHook hook) { expired_hook_ = std::move(hook); }
+  // While loading the append-only file, nothing expires, as in Redis (keyIsExpired and
+  // checkAlreadyExpired): the file replays commands in their order, and a key whose absolute
+  // expiry passed between then and now must still be there for the commands after it (a
+  // PERSIST, a RENAME); an expiry already past sets the TTL instead of deleting. The keys left
+  // expired go at the next lookup or active expiry cycle once loading ends. Set by the loader.
+  void set_loading(bool loading) { loading_.store(loading, std::memory_order_relaxed); }
+  bool loading() const { return loading_.load(std::memory_order_relaxed); }
+  // Whether an expiry at `at_ms` is already past, for a command setting it (false while loading).
+  bool AlreadyExpired(int64_t at_ms) const { return at_ms <= clock_->NowMs() && !loading(); }
+
   // Unlinks an expired entry from `table` (database `db`), reports it and frees it.
   void RemoveExpired(Table& table, int db, std::string_view key, uint64_t hash);
 
@@ -108,6 +118,7 @@ class Keyspace {
   EvictionConfig eviction_config_;
   std::array<Shard, kShards> shards_;
   ExpiredHook expired_hook_;
+  std::atomic<bool> loading_{false};
   size_t expire_cursor_ = 0;  // shard where the next active expiry pass starts
 };
 

@@ -498,10 +498,22 @@ struct PopRequest {
   std::optional<uint64_t> mpop_count;
 };
 
+// What a pop of BLPOP/BRPOP/[B]LMPOP is logged as, whether it was served at once or later:
+// the LPOP/RPOP of the key it took from (with the count it took for [B]LMPOP), as Redis 7.0.
+std::vector<std::string> PopCommand(const PopRequest& request, std::string_view key,
+                                    size_t popped) {
+  std::vector<std::string> command = {request.end == ListEnd::kLeft ? "LPOP" : "RPOP",
+                                      std::string(key)};
+  if (request.mpop_count) command.push_back(Int64ToString(static_cast<int64_t>(popped)));
+  return command;
+}
+
 // Pops from the first non-empty list of `keys` and replies. False (nothing written) when every
 // key is absent; true after a reply, a WRONGTYPE error included (the first key of another type
-// stops the search, as in Redis).
-bool TryPopFirst(ServerContext& server, Db& db, const PopRequest& request, ReplyBuilder& reply) {
+// stops the search, as in Redis). After a pop, when `log_as` is given, sets it to the command
+// to log (PopCommand).
+bool TryPopFirst(ServerContext& server, Db& db, const PopRequest& request, ReplyBuilder& reply,
+                 std::vector<std::string>* log_as) {
   for (std::string_view key : request.keys) {
     ListResult<Popped> r =
         PopAndNotify(server, db, key, request.end, request.mpop_count.value_or(1));
@@ -510,6 +522,7 @@ bool TryPopFirst(ServerContext& server, Db& db, const PopRequest& request, Reply
       return true;
     }
     if (r.value.values.empty()) continue;
+    if (log_as != nullptr) *log_as = PopCommand(request, key, r.value.values.size());
     if (request.mpop_count) {
       ReplyKeyAndValues(reply, key, r.value.values);
     } else {
@@ -528,15 +541,27 @@ ServeFn PopServer(ListEnd end, std::optional<uint64_t> mpop_count) {
     ListResult<ListObject*> found = FindList(ctx.db, ctx.key, false);
     if (!found.ok() || found.value == nullptr) return false;
     PopRequest one{{ctx.key}, end, mpop_count};
-    return TryPopFirst(ctx.server, ctx.db, one, ctx.reply);
+    std::vector<std::string> log_as;
+    bool served =
+        TryPopFirst(ctx.server, ctx.db, one, ctx.reply, ctx.logging() ? &log_as : nullptr);
+    if (!log_as.empty()) ctx.Propagate(log_as);
+    return served;
   };
+}
+
+// [B]LMPOP, BLPOP, BRPOP run now: pops from the first non-empty list, logged as PopCommand.
+bool PopNow(CommandContext& ctx, const PopRequest& request) {
+  Db db = ctx.db();
+  std::vector<std::string> log_as;
+  bool replied = TryPopFirst(ctx.server, db, request, ctx.reply, ctx.logging() ? &log_as : nullptr);
+  if (!log_as.empty()) ctx.PropagateAs(std::move(log_as));
+  return replied;
 }
 
 // BLPOP / BRPOP / BLMPOP after parsing: pops now, or blocks (or, unable to block, answers the
 // timeout reply at once, as Redis does inside MULTI).
 void BlockingPop(CommandContext& ctx, const PopRequest& request, int64_t timeout_ms) {
-  Db db = ctx.db();
-  if (TryPopFirst(ctx.server, db, request, ctx.reply)) return;
+  if (PopNow(ctx, request)) return;
   if (!ctx.defer) return ctx.reply.NullArray();
   BlockRequest block;
   block.keys.assign(request.keys.begin(), request.keys.end());
@@ -599,8 +624,7 @@ bool ParseMPop(CommandContext& ctx, size_t first, PopRequest* request) {
 void CmdLMPop(CommandContext& ctx) {
   PopRequest request;
   if (!ParseMPop(ctx, 1, &request)) return;
-  Db db = ctx.db();
-  if (!TryPopFirst(ctx.server, db, request, ctx.reply)) ctx.reply.NullArray();
+  if (!PopNow(ctx, request)) ctx.reply.NullArray();
 }
 
 void CmdBLMPop(CommandContext& ctx) {
@@ -612,20 +636,34 @@ void CmdBLMPop(CommandContext& ctx) {
   BlockingPop(ctx, request, timeout_ms);
 }
 
+// What BLMOVE / BRPOPLPUSH are logged as, served at once or later: LMOVE / RPOPLPUSH, as
+// Redis 7.0.
+std::vector<std::string> MoveCommand(bool rpoplpush, std::string_view src, std::string_view dst,
+                                     ListEnd from, ListEnd to) {
+  if (rpoplpush) return {"RPOPLPUSH", std::string(src), std::string(dst)};
+  auto name = [](ListEnd end) { return end == ListEnd::kLeft ? "LEFT" : "RIGHT"; };
+  return {"LMOVE", std::string(src), std::string(dst), name(from), name(to)};
+}
+
 // BLMOVE / BRPOPLPUSH after parsing.
 void BlockingMove(CommandContext& ctx, ListEnd from, ListEnd to, int64_t timeout_ms) {
   Db db = ctx.db();
   std::string_view src = ctx.arg(1);
   ListResult<ListObject*> found = FindList(db, src, false);
   if (!found.ok()) return ctx.reply.Error(found.status);
-  if (found.value != nullptr) return MoveGeneric(ctx, from, to);
+  const bool rpoplpush = ctx.spec.name == "brpoplpush";
+  if (found.value != nullptr) {
+    MoveGeneric(ctx, from, to);
+    if (ctx.logging()) ctx.PropagateAs(MoveCommand(rpoplpush, src, ctx.arg(2), from, to));
+    return;
+  }
   // Inside MULTI Redis answers a null bulk here, not the null array of a timeout.
   if (!ctx.defer) return ctx.reply.Null();
   BlockRequest block;
   block.keys = {std::string(src)};
   block.lock_keys = {std::string(src), std::string(ctx.arg(2))};
   block.timeout_ms = timeout_ms;
-  block.serve = [dst = std::string(ctx.arg(2)), from, to](ServeContext& sc) {
+  block.serve = [dst = std::string(ctx.arg(2)), from, to, rpoplpush](ServeContext& sc) {
     ListResult<ListObject*> source = FindList(sc.db, sc.key, false);
     if (!source.ok() || source.value == nullptr) return false;
     // A destination of another type answers WRONGTYPE and ends the wait; the element stays.
@@ -634,6 +672,7 @@ void BlockingMove(CommandContext& ctx, ListEnd from, ListEnd to, int64_t timeout
       sc.reply.Error(r.status);
     } else {
       sc.reply.Bulk(*r.value.value);
+      if (sc.logging()) sc.Propagate(MoveCommand(rpoplpush, sc.key, dst, from, to));
     }
     return true;
   };

@@ -6,6 +6,7 @@
 // on any I/O thread sees it half done; each command then takes its own ShardLocks, which find
 // their shards already held by the thread and lock nothing more.
 #include "server/dispatch.h"
+#include "server/propagate.h"
 #include "server/server_context.h"
 
 namespace rowcached::server {
@@ -88,6 +89,10 @@ void CmdExec(CommandContext& ctx) {
   // that its commands execute instead of being queued again.
   std::vector<std::vector<std::string>> queued = std::move(client.queued);
   DiscardTransaction(ctx.server, client);
+  // Each command logs its own changes; the frame wraps them in MULTI ... EXEC, appended while
+  // the transaction's locks are held (the frame ends before `locks`).
+  ctx.PropagateNothing();
+  TransactionLogFrame log_frame;
   ctx.reply.Array(queued.size());
   for (const auto& command : queued) {
     std::vector<std::string_view> args(command.begin(), command.end());

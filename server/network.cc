@@ -10,7 +10,9 @@
 #include <deque>
 #include <utility>
 
+#include "server/command_log.h"
 #include "server/dispatch.h"
+#include "server/persistence.h"
 #include "server/resp_parser.h"
 
 namespace rowcached::server {
@@ -29,6 +31,25 @@ std::string Endpoint(const tcp::endpoint& ep) {
 }
 
 class Connection;
+
+// The io_context this I/O thread runs; null on other threads.
+thread_local asio::io_context* tl_io = nullptr;
+
+// Replies that acknowledge appended commands wait until the append-only file has those commands
+// (CommandLog::AwaitDurable). Per I/O thread, as Redis does per event-loop iteration: each
+// connection whose batch ran registers here, and one handler posted behind the handlers
+// already ready on the thread makes everything this thread appended durable with one
+// write (+ fsync) and then sends all of their replies. Used only while a command log exists.
+struct DurableRound {
+  std::vector<std::shared_ptr<Connection>> connections;  // replies held back
+  // Replies for blocked clients served by this thread's writes, and their connections.
+  std::vector<std::pair<std::shared_ptr<Connection>, std::string>> deferred;
+  bool posted = false;
+
+  void EnsurePosted(ServerContext& server);
+  void Run(ServerContext& server);
+};
+thread_local DurableRound tl_round;
 
 class DeferredSlot final : public DeferredReply {
  public:
@@ -185,7 +206,9 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
 
   void ProcessInput() {
     processing_ = true;
-    while (!paused_ && !closing_ && !closed_) {
+    // While its replies wait for the AOF, a connection runs no further command: a reply to a
+    // later one must not leave with them before that command is durable too.
+    while (!paused_ && !awaiting_durable_ && !closing_ && !closed_) {
       std::string_view pending(in_.data() + in_start_, in_len_ - in_start_);
       if (pending.empty()) break;
       auto result = parser_.Parse(pending);
@@ -204,14 +227,40 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
       }
       in_start_ += parser_.consumed();
     }
-    if (in_start_ == in_len_) in_start_ = in_len_ = 0;
+    // Not while a read is in flight: it writes at the old in_len_ (ProcessInput also runs from
+    // DurableNow and CompleteDeferred, with a read pending).
+    if (in_start_ == in_len_ && !reading_) in_start_ = in_len_ = 0;
     processing_ = false;
-    Flush();
+    FlushWhenDurable();
     ReadMore();
   }
 
+  // Sends the replies, or, while a command log exists, has the thread's durable round send them
+  // once the commands they answer are in the log.
+  void FlushWhenDurable() {
+    if (server_.command_log() == nullptr || tl_io == nullptr || out_.empty()) {
+      Flush();
+      return;
+    }
+    if (awaiting_durable_) return;
+    awaiting_durable_ = true;
+    tl_round.connections.push_back(shared_from_this());
+    tl_round.EnsurePosted(server_);
+  }
+
+ public:
+  // Called by the durable round: the replies held back may go.
+  void DurableNow() {
+    awaiting_durable_ = false;
+    Flush();
+    ProcessInput();  // the commands that arrived meanwhile; reads more (it may have stopped at
+                     // the output high-water mark)
+  }
+  ServerContext& server() { return server_; }
+
+ private:
   void Flush() {
-    if (writing_ || closed_) return;
+    if (writing_ || closed_ || awaiting_durable_) return;
     if (out_.empty()) {
       if (closing_) Close();
       return;
@@ -271,7 +320,41 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
   bool processing_ = false;  // inside ProcessInput, which flushes when it ends
   bool closing_ = false;     // close once the replies are written
   bool closed_ = false;
+  bool awaiting_durable_ = false;  // replies wait for the thread's durable round
 };
+
+void DurableRound::EnsurePosted(ServerContext& server) {
+  if (posted) return;
+  posted = true;
+  asio::post(*tl_io, [&server] { tl_round.Run(server); });
+}
+
+void DurableRound::Run(ServerContext& server) {
+  posted = false;
+  auto release = [held = std::move(connections), served = std::move(deferred)] {
+    for (auto& conn : held) conn->DurableNow();
+    for (auto& [conn, bytes] : served) {
+      asio::post(conn->executor(), [conn = conn, bytes = bytes] { conn->CompleteDeferred(bytes); });
+    }
+  };
+  connections.clear();
+  deferred.clear();
+  CommandLog* log = server.command_log();
+  if (log == nullptr) {
+    release();
+    return;
+  }
+  // The thread goes on serving meanwhile; the replies go once the log says so (at once when
+  // nothing of this thread's is pending, or from the log's writer thread after its fsync).
+  asio::io_context* io = tl_io;
+  log->WhenDurable([io, release = std::move(release)] {
+    if (tl_io == io) {
+      release();
+    } else {
+      asio::post(*io, release);
+    }
+  });
+}
 
 void DeferredSlot::Complete(const std::function<void(ReplyBuilder&)>& write) {
   if (done_.exchange(true)) return;  // exactly once
@@ -281,6 +364,16 @@ void DeferredSlot::Complete(const std::function<void(ReplyBuilder&)>& write) {
   std::string bytes;
   ReplyBuilder builder(&bytes, resp3);
   write(builder);
+  // A blocked client served by another client's write (blocking.h) is answered only once that
+  // write, appended on this thread, is durable.
+  if (CommandLog* log = conn->server().command_log()) {
+    if (tl_io != nullptr) {
+      tl_round.deferred.emplace_back(conn, std::move(bytes));
+      tl_round.EnsurePosted(conn->server());
+      return;
+    }
+    log->AwaitDurable();  // a thread that is not an I/O thread: its own appends, now
+  }
   asio::post(conn->executor(), [conn, bytes = std::move(bytes)] { conn->CompleteDeferred(bytes); });
 }
 
@@ -347,6 +440,7 @@ struct NetworkServer::Impl {
       if (stop) break;
       lock.unlock();
       context.keyspace().ActiveExpireCycle(1000 * 1000 / hz / 4);
+      context.persistence().Cron();
       auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::steady_clock::now().time_since_epoch())
                      .count();
@@ -400,7 +494,10 @@ bool NetworkServer::Start(std::string* error) {
   impl_->context.set_shutdown_hook([this] { RequestStop(); });
   impl_->Accept();
   for (auto& io : impl_->ios) {
-    impl_->threads.emplace_back([io = io.get()] { io->run(); });
+    impl_->threads.emplace_back([io = io.get()] {
+      tl_io = io;
+      io->run();
+    });
   }
   impl_->cron = std::thread([this] { impl_->Cron(); });
   spdlog::info("ready to accept connections on {}:{} with {} I/O threads", o.bind, port_, threads);

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "server/command.h"
+#include "server/propagate.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
@@ -57,8 +58,28 @@ std::string FormatNotifyFlags(uint32_t flags) {
   return out;
 }
 
+namespace {
+
+// This thread's changes: read by the dispatcher around each handler (propagate.h).
+thread_local uint64_t t_changes = 0;
+
+}  // namespace
+
+uint64_t ThreadChangeCount() { return t_changes; }
+
+void CountChanges(ServerContext& server, uint64_t n) {
+  t_changes += n;
+  server.AddDirty(n);
+}
+
 void KeyModified(ServerContext& server, int db, std::string_view key) {
+  CountChanges(server, 1);
   server.watches().Touch(server.keyspace(), db, key);
+}
+
+void KeyDeletedByServer(ServerContext& server, int db, std::string_view key) {
+  server.watches().Touch(server.keyspace(), db, key);
+  PropagateDeletion(server, db, key);
 }
 
 // Redis' notifyKeyspaceEvent: "__keyspace@<db>__:<key>" carries the event name,

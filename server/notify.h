@@ -51,7 +51,14 @@ inline constexpr uint32_t kNotifyAll = kNotifyGeneric | kNotifyString | kNotifyL
 bool ParseNotifyFlags(std::string_view letters, uint32_t* flags);
 std::string FormatNotifyFlags(uint32_t flags);
 
+// Also counts the change: in ServerContext::dirty() and in this thread's ThreadChangeCount(),
+// which makes the running command logged (propagate.h).
 void KeyModified(ServerContext& server, int db, std::string_view key);
+// Counts `n` changes that no single key stands for (FLUSHALL, SWAPDB), as KeyModified does.
+void CountChanges(ServerContext& server, uint64_t n);
+// For a key the server deleted by itself, by expiry or eviction: tells WATCH and logs DEL key.
+// Not a change of the command running (Redis counts neither in server.dirty).
+void KeyDeletedByServer(ServerContext& server, int db, std::string_view key);
 void NotifyKeyspaceEvent(ServerContext& server, NotifyClass cls, std::string_view event,
                          std::string_view key, int db);
 

@@ -3,14 +3,17 @@
 //
 // Writing: every database of a keyspace, with expiries (absolute milliseconds), aux fields
 // (redis-ver, redis-bits, ctime, used-mem, aof-base) and the CRC64 trailer. Values are written
-// in the generic encodings every Redis 7.0 loads (strings, RDB_TYPE_LIST_QUICKLIST_2 or
-// RDB_TYPE_LIST, RDB_TYPE_SET / SET_INTSET, RDB_TYPE_ZSET_2, RDB_TYPE_HASH). Rows cached by the
-// middleware (ValueType::kRow) are written as hashes of their columns through
-// RdbSaveOptions::row_fields; BF.* filters (ValueType::kBloom) are not written.
+// in the generic encodings every Redis 7.0 loads (integer or LZF strings as Redis writes them,
+// RDB_TYPE_LIST_QUICKLIST_2 with listpack nodes, RDB_TYPE_SET / SET_INTSET, RDB_TYPE_ZSET_2,
+// RDB_TYPE_HASH). Rows cached by the middleware (ValueType::kRow) are written as hashes of their
+// columns through RdbSaveOptions::row_fields; BF.* filters (ValueType::kBloom) are not written.
 //
 // Loading: every encoding redis-server 7.0 writes or still reads (integer and LZF strings,
 // ziplist/listpack/intset/zipmap/quicklist forms), expiries in seconds and milliseconds, the
-// SELECTDB/RESIZEDB/AUX/IDLE/FREQ opcodes. The CRC64 is checked. A truncated or corrupt file, or
+// SELECTDB/RESIZEDB/AUX/IDLE/FREQ opcodes (IDLE and FREQ are read and dropped: loaded keys start
+// with a fresh access stamp). The CRC64 is checked (a zero checksum, rdbchecksum no, is not).
+// Objects get the encoding redis-server 7.0 would give them after loading (OBJECT ENCODING
+// agrees), and RESIZEDB pre-sizes the tables. A truncated or corrupt file, or
 // a type rowcached does not have (streams, modules, functions), fails the whole load with a
 // message naming the byte offset: the caller stops start-up rather than serve half a dataset.
 // Keys already expired are skipped, as a Redis master does.

@@ -2,6 +2,7 @@
 
 #include "server/blocking.h"
 #include "server/notify.h"
+#include "server/persistence.h"
 #include "server/version.h"
 
 namespace rowcached::server {
@@ -17,11 +18,12 @@ ServerContext::ServerContext(Options options, const Clock* clock)
       proto_max_bulk_len_(options_.proto_max_bulk_len),
       hll_sparse_max_bytes_(options_.hll_sparse_max_bytes),
       watches_(options_.databases),
-      blocking_(std::make_unique<Blocking>(*this)) {
+      blocking_(std::make_unique<Blocking>(*this)),
+      persistence_(std::make_unique<Persistence>(*this)) {
   keyspace_.eviction_config().Load(options_);
   RegisterAllFamilies(registry_);
   keyspace_.set_expired_hook([this](int db, std::string_view key) {
-    KeyModified(*this, db, key);
+    KeyDeletedByServer(*this, db, key);
     NotifyKeyspaceEvent(*this, kNotifyExpired, "expired", key, db);
   });
 }
@@ -76,7 +78,9 @@ void RegisterAllFamilies(Registry& registry) {
   RegisterZSetFamily(registry);
   RegisterMultiFamily(registry);
   RegisterPubSubFamily(registry);
+  RegisterPersistenceFamily(registry);
   RegisterListFamily(registry);
+  RegisterAofFamily(registry);
 }
 
 }  // namespace rowcached::server

@@ -63,6 +63,7 @@ class KeyInterceptor {
 
 class Blocking;
 class CommandLog;
+class Persistence;
 
 class ServerContext {
  public:
@@ -74,6 +75,10 @@ class ServerContext {
   // Clients blocked on keys (BLPOP, ...): see blocking.h.
   Blocking& blocking() { return *blocking_; }
   ServerStats& stats() { return stats_; }
+  // Changes to the keyspace since start (Redis' server.dirty): every KeyModified counts one
+  // (notify.h). Monotonic; what the `save` rules compare against.
+  uint64_t dirty() const { return dirty_.load(std::memory_order_relaxed); }
+  void AddDirty(uint64_t n) { dirty_.fetch_add(n, std::memory_order_relaxed); }
   const Clock& clock() const { return *clock_; }
   int64_t start_ms() const { return start_ms_; }
 
@@ -130,8 +135,12 @@ class ServerContext {
   }
   KeyInterceptor* key_interceptor() const { return interceptor_.get(); }
 
-  // The append-only file, when `appendonly` is on (command_log.h); null otherwise. Installed
-  // before serving; the dispatcher appends to it.
+  // RDB snapshots, the `save` schedule and loading at start-up (persistence.h).
+  Persistence& persistence() { return *persistence_; }
+
+  // The append-only file, when `appendonly` is on (command_log.h); null otherwise. The
+  // dispatcher appends to it (propagate.h). Install or remove it while holding every shard
+  // lock (see propagate.h), or before serving.
   void set_command_log(CommandLog* log) { command_log_.store(log, std::memory_order_release); }
   CommandLog* command_log() const { return command_log_.load(std::memory_order_acquire); }
 
@@ -152,6 +161,7 @@ class ServerContext {
   Keyspace keyspace_;
   Registry registry_;
   ServerStats stats_;
+  std::atomic<uint64_t> dirty_{0};
   Evictor evictor_;
   std::atomic<uint32_t> notify_flags_{0};
   std::atomic<int64_t> proto_max_bulk_len_{0};
@@ -166,6 +176,7 @@ class ServerContext {
   std::shared_ptr<KeyInterceptor> interceptor_;
   std::atomic<CommandLog*> command_log_{nullptr};
   std::unique_ptr<Blocking> blocking_;
+  std::unique_ptr<Persistence> persistence_;
 };
 
 // Registers every built-in command family.
@@ -182,6 +193,8 @@ void RegisterServerFamily(Registry& registry);
 void RegisterClientFamily(Registry& registry);
 void RegisterMultiFamily(Registry& registry);
 void RegisterPubSubFamily(Registry& registry);
+void RegisterPersistenceFamily(Registry& registry);
+void RegisterAofFamily(Registry& registry);
 // Leaves MULTI and forgets the watched keys (Redis' discardTransaction; multi_family.cc).
 void DiscardTransaction(ServerContext& server, ClientState& client);
 // Parts of the server family kept in their own files.

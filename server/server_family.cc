@@ -10,6 +10,8 @@
 #include <fstream>
 
 #include "server/info.h"
+#include "server/notify.h"
+#include "server/persistence.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
@@ -184,10 +186,16 @@ bool ParseFlushMode(CommandContext& ctx) {
 void FlushAndTouch(CommandContext& ctx, int db) {
   Keyspace& ks = ctx.server.keyspace();
   ctx.locks.LockAll(ks);
+  uint64_t removed = 0;
   for (int i = 0; i < ks.databases(); ++i) {
-    if (db < 0 || db == i) ctx.server.watches().TouchDb(ks, i, -1);
+    if (db < 0 || db == i) {
+      ctx.server.watches().TouchDb(ks, i, -1);
+      removed += Db(&ks, i).Size();
+    }
   }
   ks.Flush(db);  // re-entrant: the shards are already ours
+  // Redis counts the keys removed, plus one so that even an empty flush is logged.
+  CountChanges(ctx.server, removed + 1);
 }
 
 void CmdFlushDb(CommandContext& ctx) {
@@ -218,17 +226,34 @@ void CmdInfo(CommandContext& ctx) {
 }
 
 void CmdShutdown(CommandContext& ctx) {
+  bool no_save = false, save = false, force = false;
   for (size_t i = 1; i < ctx.argc(); ++i) {
     auto a = ctx.arg(i);
     if (EqualsIgnoreCase(a, "ABORT")) {
       ctx.reply.Error("ERR No shutdown in progress.");
       return;
     }
-    if (!EqualsIgnoreCase(a, "NOSAVE") && !EqualsIgnoreCase(a, "SAVE") &&
-        !EqualsIgnoreCase(a, "NOW") && !EqualsIgnoreCase(a, "FORCE")) {
+    if (EqualsIgnoreCase(a, "NOSAVE")) {
+      no_save = true;
+    } else if (EqualsIgnoreCase(a, "SAVE")) {
+      save = true;
+    } else if (EqualsIgnoreCase(a, "FORCE")) {
+      force = true;
+    } else if (!EqualsIgnoreCase(a, "NOW")) {
       ctx.reply.Error(ErrorText(Status::kSyntax));
       return;
     }
+  }
+  if (no_save && save) {
+    ctx.reply.Error(ErrorText(Status::kSyntax));
+    return;
+  }
+  // The final snapshot is written here, with every shard locked, so a failure can be answered;
+  // the process writes one more after the I/O threads stopped if anything changed meanwhile.
+  std::string error;
+  if (!ctx.server.persistence().PrepareShutdown(save, no_save, &error) && !force) {
+    ctx.reply.Error("ERR Errors trying to SHUTDOWN. Check logs.");
+    return;
   }
   // Like Redis, a successful SHUTDOWN gets no reply: the connection just closes.
   ctx.client.close_after_reply = true;
@@ -271,7 +296,7 @@ void RegisterServerFamily(Registry& registry) {
   registry.Add(
       {.name = "info", .flags = kLoading | kStale | kNoShardLock, .arity = -1, .handler = CmdInfo});
   registry.Add({.name = "shutdown",
-                .flags = kAdmin | kLoading | kStale | kNoScript,
+                .flags = kAdmin | kLoading | kStale | kNoScript | kAllShards,
                 .arity = -1,
                 .handler = CmdShutdown});
   RegisterConfigCommands(registry);

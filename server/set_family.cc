@@ -457,6 +457,22 @@ void NotifyPop(CommandContext& ctx, const SetPop& pop) {
   if (pop.key_deleted) NotifyKeyspaceEvent(ctx, kNotifyGeneric, "del", ctx.arg(1));
 }
 
+// SPOP takes random members: it is logged as the SREM of the members it took (several SREMs of
+// at most 1024 members for a large count, as Redis 7.2 batches them), or as DEL when it took the
+// whole set through a count, as Redis does.
+void PropagatePop(CommandContext& ctx, const SetPop& pop, bool with_count) {
+  constexpr size_t kMembersPerSRem = 1024;
+  std::string key(ctx.arg(1));
+  if (with_count && pop.key_deleted) return ctx.PropagateAs({"DEL", key});
+  for (size_t first = 0; first < pop.members.size(); first += kMembersPerSRem) {
+    size_t last = std::min(pop.members.size(), first + kMembersPerSRem);
+    std::vector<std::string> command = {"SREM", key};
+    command.insert(command.end(), pop.members.begin() + static_cast<std::ptrdiff_t>(first),
+                   pop.members.begin() + static_cast<std::ptrdiff_t>(last));
+    ctx.PropagateAs(std::move(command));
+  }
+}
+
 void CmdSPop(CommandContext& ctx) {
   if (ctx.argc() > 3) {
     ctx.reply.Error(Status::kSyntax);
@@ -471,6 +487,7 @@ void CmdSPop(CommandContext& ctx) {
       ctx.reply.Null();
     } else {
       NotifyPop(ctx, r.value);
+      if (ctx.logging()) PropagatePop(ctx, r.value, /*with_count=*/false);
       ctx.reply.Bulk(r.value.members[0]);
     }
     return;
@@ -487,7 +504,10 @@ void CmdSPop(CommandContext& ctx) {
     ctx.reply.Error(r.status);
     return;
   }
-  if (!r.value.members.empty()) NotifyPop(ctx, r.value);
+  if (!r.value.members.empty()) {
+    NotifyPop(ctx, r.value);
+    if (ctx.logging()) PropagatePop(ctx, r.value, /*with_count=*/true);
+  }
   ReplyMemberSet(ctx, r.value.members);
 }
 

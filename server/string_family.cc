@@ -108,7 +108,7 @@ OpResult<std::optional<std::string>> OpGetEx(Db& db, std::string_view key,
       break;
     case GetExParams::Ttl::kExpireAt:
       // EXAT/PXAT in the past delete at once, as Redis' checkAlreadyExpired.
-      if (params.expire_at_ms <= db.NowMs()) {
+      if (db.keyspace().AlreadyExpired(params.expire_at_ms)) {
         db.Delete(key);
         change = "del";
       } else {
@@ -478,6 +478,22 @@ void CmdGet(CommandContext& ctx) {
   ReplyOptionalBulk(ctx.reply, r.value);
 }
 
+// What a SET that applied is logged as, as Redis 7.0: any expiry as SET key value PXAT
+// <absolute ms> (replayed later, a relative one would be longer); GETSET and SET ... GET as the
+// plain SET they amounted to (NX and XX held, so they can go).
+void PropagateSet(CommandContext& ctx, std::string_view key, std::string_view value,
+                  const SetParams& params) {
+  if (params.expire_at_ms >= 0) {
+    return ctx.PropagateAs(
+        {"SET", std::string(key), std::string(value), "PXAT", Int64ToString(params.expire_at_ms)});
+  }
+  if (params.get_old) {
+    std::vector<std::string> command = {"SET", std::string(key), std::string(value)};
+    if (params.keep_ttl) command.emplace_back("KEEPTTL");
+    ctx.PropagateAs(std::move(command));
+  }
+}
+
 // SET and the commands Redis implements through setGenericCommand. `ok_reply` answers a
 // completed write without GET; a refused one answers nil (SET) or 0 (SETNX).
 void RunSet(CommandContext& ctx, std::string_view key, std::string_view value,
@@ -488,6 +504,7 @@ void RunSet(CommandContext& ctx, std::string_view key, std::string_view value,
   if (r.value.applied) {
     KeyChanged(ctx, kNotifyString, "set", key);
     if (params.expire_at_ms >= 0) NotifyKeyspaceEvent(ctx, kNotifyGeneric, "expire", key);
+    if (ctx.logging()) PropagateSet(ctx, key, value, params);
   }
   if (params.get_old) return ReplyOptionalBulk(ctx.reply, r.value.old_value);
   if (integer_reply) return ctx.reply.Integer(r.value.applied ? 1 : 0);
@@ -532,8 +549,20 @@ void CmdGetDel(CommandContext& ctx) {
   Db db = ctx.db();
   auto r = OpGetDel(db, ctx.arg(1));
   if (!r.ok()) return ctx.reply.Error(r.status);
-  if (r.value) KeyChanged(ctx, kNotifyGeneric, "del", ctx.arg(1));
+  if (r.value) {
+    KeyChanged(ctx, kNotifyGeneric, "del", ctx.arg(1));
+    if (ctx.logging()) ctx.PropagateAs({"DEL", std::string(ctx.arg(1))});
+  }
   ReplyOptionalBulk(ctx.reply, r.value);
+}
+
+// A GETEX that changed the TTL is logged as what it did, as Redis 7.0: PEXPIREAT with the
+// absolute time, PERSIST, or DEL for a time already past.
+void PropagateGetEx(CommandContext& ctx, const GetExParams& params, std::string_view event) {
+  std::string key(ctx.arg(1));
+  if (event == "del") return ctx.PropagateAs({"DEL", std::move(key)});
+  if (event == "persist") return ctx.PropagateAs({"PERSIST", std::move(key)});
+  ctx.PropagateAs({"PEXPIREAT", std::move(key), Int64ToString(params.expire_at_ms)});
 }
 
 void CmdGetEx(CommandContext& ctx) {
@@ -559,7 +588,10 @@ void CmdGetEx(CommandContext& ctx) {
   const char* event = nullptr;
   auto r = OpGetEx(db, ctx.arg(1), params, &event);
   if (!r.ok()) return ctx.reply.Error(r.status);
-  if (event != nullptr) KeyChanged(ctx, kNotifyGeneric, event, ctx.arg(1));
+  if (event != nullptr) {
+    KeyChanged(ctx, kNotifyGeneric, event, ctx.arg(1));
+    if (ctx.logging()) PropagateGetEx(ctx, params, event);
+  }
   ReplyOptionalBulk(ctx.reply, r.value);
 }
 
@@ -630,6 +662,8 @@ void CmdIncrByFloat(CommandContext& ctx) {
   auto r = OpIncrByFloat(db, ctx.arg(1), ctx.arg(2));
   if (!r.ok()) return ctx.reply.Error(r.status);
   KeyChanged(ctx, kNotifyString, "incrbyfloat", ctx.arg(1));
+  // The result, not the increment: float arithmetic need not give the same digits at replay.
+  if (ctx.logging()) ctx.PropagateAs({"SET", std::string(ctx.arg(1)), r.value, "KEEPTTL"});
   ctx.reply.Bulk(r.value);
 }
 

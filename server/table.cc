@@ -157,6 +157,11 @@ void Table::Resize(size_t buckets) {
   buckets_.swap(fresh);
 }
 
+void Table::Reserve(size_t keys) {
+  size_t want = std::max(kMinBuckets, std::bit_ceil(keys));
+  if (want > buckets_.size()) Resize(want);
+}
+
 void Table::MaybeShrink() {
   if (size_ == 0) {
     buckets_.clear();

@@ -46,6 +46,17 @@ class Table {
   // Puts `fresh` where `old` was (same key) and frees `old`. The expiry moves to `fresh` unless
   // `keep_ttl` is false, in which case it is cleared.
   void Replace(Entry* old, Entry* fresh, uint64_t hash, bool keep_ttl);
+  // Grows the bucket array for `keys` entries at once (loading a snapshot whose size is known),
+  // so inserting them never rehashes. Never shrinks.
+  void Reserve(size_t keys);
+  // Cache hints for a batch of lookups (loading a snapshot): fetch the bucket of `hash`, then,
+  // once that has arrived, the first entry of its chain, so the batch's misses overlap.
+  void PrefetchBucket(uint64_t hash) const {
+    if (!buckets_.empty()) __builtin_prefetch(&buckets_[hash & (buckets_.size() - 1)]);
+  }
+  void PrefetchChain(uint64_t hash) const {
+    if (!buckets_.empty()) __builtin_prefetch(buckets_[hash & (buckets_.size() - 1)]);
+  }
   // Unlinks the entry with `key` and returns it (the caller frees it), or nullptr.
   Entry* Remove(std::string_view key, uint64_t hash);
 

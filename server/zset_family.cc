@@ -1039,7 +1039,8 @@ enum class PopReply {
 // False, with nothing written, when every key is absent; true after a reply, WRONGTYPE
 // included (the first key of another type stops the search, as in Redis).
 bool TryPopFirst(ServerContext& server, Db& db, const std::vector<std::string_view>& keys, bool max,
-                 int64_t count, PopReply shape, ReplyBuilder& reply) {
+                 int64_t count, PopReply shape, ReplyBuilder& reply,
+                 std::vector<std::string>* log_as = nullptr) {
   std::string_view key;
   for (std::string_view k : keys) {
     ZSetResult<ZSetObject*> found = FindZSet(db, k, false);
@@ -1061,6 +1062,14 @@ bool TryPopFirst(ServerContext& server, Db& db, const std::vector<std::string_vi
   bool deleted_key;
   auto r = OpZPop(db, key, max, count_given ? count : 1, &deleted_key);
   NotifyRemoval(server, db.index(), max ? "zpopmax" : "zpopmin", key, deleted_key);
+  if (log_as != nullptr) {
+    // The pop of [B]ZMPOP and BZPOPMIN/MAX, served at once or later, is logged as the ZPOPMIN or
+    // ZPOPMAX of the key it took from, with the count it took for [B]ZMPOP, as Redis 7.0.
+    *log_as = {max ? "ZPOPMAX" : "ZPOPMIN", std::string(key)};
+    if (shape == PopReply::kMPop) {
+      log_as->push_back(Int64ToString(static_cast<int64_t>(r.value.size())));
+    }
+  }
   if (shape == PopReply::kBlockingPop) {
     reply.Array(3);
     reply.Bulk(key);
@@ -1171,15 +1180,23 @@ bool ParseZMPop(CommandContext& ctx, size_t numkeys_index, std::vector<std::stri
   return true;
 }
 
+// ZMPOP, BZPOPMIN/MAX and BZMPOP run now: TryPopFirst, logged as it says.
+bool PopNow(CommandContext& ctx, const std::vector<std::string_view>& keys, bool max, int64_t count,
+            PopReply shape) {
+  Db db = ctx.db();
+  std::vector<std::string> log_as;
+  bool replied = TryPopFirst(ctx.server, db, keys, max, count, shape, ctx.reply,
+                             ctx.logging() ? &log_as : nullptr);
+  if (!log_as.empty()) ctx.PropagateAs(std::move(log_as));
+  return replied;
+}
+
 void CmdZMPop(CommandContext& ctx) {
   std::vector<std::string_view> keys;
   bool max;
   int64_t count;
   if (!ParseZMPop(ctx, 1, &keys, &max, &count)) return;
-  Db db = ctx.db();
-  if (!TryPopFirst(ctx.server, db, keys, max, count, PopReply::kMPop, ctx.reply)) {
-    ctx.reply.NullArray();
-  }
+  if (!PopNow(ctx, keys, max, count, PopReply::kMPop)) ctx.reply.NullArray();
 }
 
 // BZPOPMIN / BZPOPMAX / BZMPOP after parsing, as Redis' blockingGenericZpopCommand: pops now,
@@ -1188,8 +1205,7 @@ void CmdZMPop(CommandContext& ctx) {
 // leaves it waiting.
 void BlockingPop(CommandContext& ctx, const std::vector<std::string_view>& keys, bool max,
                  int64_t count, PopReply shape, int64_t timeout_ms) {
-  Db db = ctx.db();
-  if (TryPopFirst(ctx.server, db, keys, max, count, shape, ctx.reply)) return;
+  if (PopNow(ctx, keys, max, count, shape)) return;
   if (!ctx.defer) return ctx.reply.NullArray();
   BlockRequest block;
   block.keys.assign(keys.begin(), keys.end());
@@ -1198,7 +1214,11 @@ void BlockingPop(CommandContext& ctx, const std::vector<std::string_view>& keys,
   block.serve = [max, count, shape](ServeContext& sc) {
     ZSetResult<ZSetObject*> found = FindZSet(sc.db, sc.key, false);
     if (!found.ok() || found.value == nullptr) return false;
-    return TryPopFirst(sc.server, sc.db, {sc.key}, max, count, shape, sc.reply);
+    std::vector<std::string> log_as;
+    bool served = TryPopFirst(sc.server, sc.db, {sc.key}, max, count, shape, sc.reply,
+                              sc.logging() ? &log_as : nullptr);
+    if (!log_as.empty()) sc.Propagate(log_as);
+    return served;
   };
   ctx.server.blocking().Block(ctx, std::move(block));
 }

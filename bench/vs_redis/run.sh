@@ -74,35 +74,9 @@ for arg in "$@"; do
   esac
 done
 
-die() { echo "vs_redis: $*" >&2; exit 1; }
-
-# ---------------------------------------------------------------------------------------------
-# Processes we start, stopped on any exit.
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/vs_redis.XXXXXX")
-PIDS=()
-
-stop_pid() {  # stop_pid PID: SIGTERM, then SIGKILL after 5 s
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
-  PIDS=()
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'echo "vs_redis: interrupted" >&2; exit 130' INT
-trap 'exit 143' TERM
+BENCH_NAME=vs_redis
+# shellcheck source=../lib/servers.sh
+source bench/lib/servers.sh
 
 # ---------------------------------------------------------------------------------------------
 # Setup and build.
@@ -111,67 +85,13 @@ bash scripts/setup.sh
 for tool in redis-benchmark redis-cli "$REDIS_SERVER" awk timeout; do
   command -v "$tool" >/dev/null || die "$tool not found (scripts/setup.sh installs it)"
 done
-if [[ ! -x $ROWCACHED_BIN || $BUILD == 1 ]]; then
-  echo "vs_redis: building rowcached (release)"
-  bash scripts/build.sh release rowcached
-fi
-[[ -x $ROWCACHED_BIN ]] || die "no rowcached binary at $ROWCACHED_BIN"
-ROWCACHED_BIN=$(realpath "$ROWCACHED_BIN")
+build_rowcached_if_needed
 CLK_TCK=$(getconf CLK_TCK)
 
 # ---------------------------------------------------------------------------------------------
 # Servers.
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-pick_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 30000))
-    port_free "$p" && { echo "$p"; return; }
-  done
-}
-
-# start_server KIND NAME: starts a server on a free port; sets SERVER_PID and SERVER_PORT.
-start_server() {
-  local kind=$1 name=$2 attempt i port pid log=$WORK/$2.log
-  for ((attempt = 0; attempt < 5; attempt++)); do
-    port=$(pick_port)
-    if [[ $kind == redis ]]; then
-      mkdir -p "$WORK/$name.dir"
-      "$REDIS_SERVER" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-        --dir "$WORK/$name.dir" --daemonize no --logfile "$log" >/dev/null 2>&1 &
-    else
-      (cd "$WORK" && exec "$ROWCACHED_BIN" --server.port="$port" \
-        --server.threads="$ROWCACHED_THREADS" --persistence.save= \
-        --persistence.appendonly=false >"$log" 2>&1) &
-    fi
-    pid=$!
-    PIDS+=("$pid")
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      if [[ $(redis-cli -p "$port" ping 2>/dev/null) == PONG ]]; then
-        SERVER_PID=$pid SERVER_PORT=$port
-        return 0
-      fi
-      sleep 0.05
-    done
-    stop_pid "$pid"  # lost a race for the port, or did not start: try another port
-  done
-  echo "--- $log" >&2
-  tail -n 20 "$log" >&2 || true
-  die "cannot start $kind"
-}
-
-stop_server() {  # stop_server PID
-  local pid=$1 keep=() p
-  stop_pid "$pid"
-  for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
-  PIDS=("${keep[@]}")
-}
-
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime of a process
-now_ns() { date +%s%N; }
 # User+sys seconds of this shell's waited-for descendants (bash `times`, second line). `times`
 # must run in this shell, not in a $(...) subshell, whose counters start at zero.
 CHILDREN_CPU=0
@@ -227,23 +147,12 @@ bench_one() {
   echo
 }
 
-median() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g |
-  awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
-         else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 pct() { printf '%.0f' "$(median "$1")"; }
-range() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
-  END { print lo "-" hi }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-
 START_S=$SECONDS
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 LOAD_START=$(loadavg)
 echo "vs_redis: $(nproc) cores, load average $LOAD_START;" \
   "$("$REDIS_SERVER" --version | awk '{print $1, $2, $3}')"
-if awk -v l="${LOAD_START%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
-  echo "vs_redis: warning: the machine is busy (load ${LOAD_START%% *} on $(nproc) cores):" \
-    "absolute figures will be low and noisy; the ratios, measured alternately, less so"
-fi
+warn_if_busy
 echo "vs_redis: rowcached $ROWCACHED_BIN ($(date -r "$ROWCACHED_BIN" '+%Y-%m-%d %H:%M'))," \
   "git $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 

@@ -14,6 +14,7 @@
 #include "adapters/fault_injection.h"
 #include "adapters/testing.h"
 #include "server/command_harness.h"
+#include "server/persistence.h"
 
 using namespace rowcached;
 using namespace std::chrono_literals;
@@ -52,15 +53,21 @@ std::string RowReply(int id, const std::string& name, const std::string& price, 
 
 class Fixture {
  public:
-  explicit Fixture(std::function<void(middleware::Options&)> tweak = nullptr) {
-    char tmpl[] = "/tmp/rowcached-rowcache-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+  // `dir`: where the database and the snapshots live; empty = a fresh temporary directory
+  // (removed at the end). A second fixture on the same dir is the same deployment restarted.
+  explicit Fixture(std::function<void(middleware::Options&)> tweak = nullptr, std::string dir = "")
+      : dir_(dir.empty() ? MakeTempDir() : dir), owns_dir_(dir.empty()), h_(ServerOptions(dir_)) {
     url_ = "sqlite:" + dir_ + "/shop.db";
     admin_db_ = std::move(adapters::NewDatabase(url_)).value();
     admin_ = admin_db_->Connect();
-    Sql("CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT, price TEXT, stock INTEGER)");
-    Sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
-        "INSERT INTO products SELECT i, 'p' || i, i || '.50', i * 10 FROM n");
+    if (owns_dir_) {
+      Sql("CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT, price TEXT, stock "
+          "INTEGER)");
+      Sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
+          "INSERT INTO products SELECT i, 'p' || i, i || '.50', i * 10 FROM n");
+    }
+    std::string load_error;
+    if (!h_.server().persistence().Load(&load_error)) FAIL("load failed: " << load_error);
     middleware::Options options;
     options.database.url = url_;
     options.queues = 2;
@@ -84,8 +91,12 @@ class Fixture {
   ~Fixture() {
     faults_->Clear();  // release any gate so the workers can stop
     if (cache_) middleware::StopRowCache(*cache_);
-    std::filesystem::remove_all(dir_);
+    if (owns_dir_) std::filesystem::remove_all(dir_);
   }
+
+  const std::string& dir() const { return dir_; }
+  // The directory outlives this fixture (for a restarted one; the test removes it).
+  void KeepDir() { owns_dir_ = false; }
 
   void Sql(const std::string& sql) {
     auto r = adapters::RunSqlForTesting(*admin_, sql);
@@ -98,11 +109,24 @@ class Fixture {
   std::string Run(std::vector<std::string> args) { return h_.RunWait(std::move(args)); }
 
  private:
-  std::string dir_, url_;
+  static std::string MakeTempDir() {
+    char tmpl[] = "/tmp/rowcached-rowcache-XXXXXX";
+    return mkdtemp(tmpl);
+  }
+  static server::Options ServerOptions(const std::string& dir) {
+    server::Options o;
+    o.dir = dir + "/data";
+    o.save = {};
+    return o;
+  }
+
+  std::string dir_;
+  bool owns_dir_;
+  CommandHarness h_;
+  std::string url_;
   std::unique_ptr<adapters::Database> admin_db_;
   std::unique_ptr<adapters::Connection> admin_;
   std::shared_ptr<adapters::FaultInjector> faults_;
-  CommandHarness h_;
   std::shared_ptr<middleware::RowCache> cache_;
 };
 
@@ -410,4 +434,37 @@ TEST_CASE("row cache ROW.DEL deletes in the database and invalidates", "[rowcach
   REQUIRE(f.Run({"ROW.DEL", "products", "20"}) == Int(1));
   REQUIRE(f.Run({"EXISTS", "products:20"}) == Int(0));
   REQUIRE(f.Run({"ROW.DEL", "products", "20"}) == Int(0));
+}
+
+TEST_CASE("rows kept in a snapshot are re-validated against the database after a restart",
+          "[rowcache][persistence]") {
+  auto f = std::make_unique<Fixture>();
+  std::string dir = f->dir();
+  f->KeepDir();
+  REQUIRE(f->Run({"ROW.GET", "products", "7"}) == RowReply(7, "p7", "7.50", 70));
+  REQUIRE(f->Run({"ROW.GET", "products", "8"}) == RowReply(8, "p8", "8.50", 80));
+  REQUIRE(f->Run({"SET", "plain", "kept"}) == kOk);
+  REQUIRE(f->Run({"SAVE"}) == kOk);
+  // While rowcached is down, the database changes.
+  f->Sql("UPDATE products SET price = '77.00' WHERE id = 7");
+  f.reset();
+
+  Fixture restarted(nullptr, dir);
+  {
+    // The saved rows are back as rows (kept for on_timeout = "stale"), not as plain hashes.
+    server::ShardLocks locks;
+    locks.LockAll(restarted.h().server().keyspace());
+    server::Db db(&restarted.h().server().keyspace(), 0);
+    server::Entry* e = db.Find("products:7", false, false);
+    REQUIRE(e != nullptr);
+    CHECK(e->type() == server::ValueType::kRow);
+  }
+  // The saved copy of row 7 is older than the database: it must not be served.
+  REQUIRE(restarted.Run({"ROW.GET", "products", "7"}) == RowReply(7, "p7", "77.00", 70));
+  REQUIRE(restarted.Run({"HGET", "products:8", "price"}) == Bulk("8.50"));
+  // Each saved row was read again from the database, once.
+  CHECK(restarted.faults().calls(Call::kFetchRow, "7") == 1);
+  CHECK(restarted.faults().calls(Call::kFetchRow, "8") == 1);
+  CHECK(restarted.Run({"GET", "plain"}) == Bulk("kept"));
+  std::filesystem::remove_all(dir);
 }

@@ -621,6 +621,7 @@ TEST_CASE("SHUTDOWN while clients keep connecting still stops the server", "[pro
     Options o;
     o.port = 0;
     o.threads = 2;
+    o.save = {};  // SHUTDOWN would save a snapshot (into ./data) first
     spdlog::set_level(spdlog::level::off);  // refused connections are expected here
     server::ServerContext context(o);
     server::NetworkServer network(context);

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -25,6 +24,7 @@
 #include <vector>
 
 #include "protocol/resp_client.h"
+#include "support/temp_dir.h"
 
 extern char** environ;
 
@@ -33,21 +33,8 @@ namespace rowcached::protocol_test {
 namespace fs = std::filesystem;
 
 // A private temporary directory, removed with its contents at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "rowcached-proto-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+struct TempDir : ::rowcached::testing::TempDir {
+  TempDir() : ::rowcached::testing::TempDir("rowcached-proto") {}
 };
 
 inline std::string ReadFile(const fs::path& p) {
@@ -84,10 +71,8 @@ class Process {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, stdin_file ? stdin_file->c_str() : "/dev/null",
                                      O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -204,19 +189,24 @@ inline bool CanConnect(uint16_t port) {
 // The real `rowcached` binary on a free port, in its own temporary directory.
 class RowcachedProcess {
  public:
-  explicit RowcachedProcess(std::vector<std::string> extra_args = {}) : port_(FreePort()) {
+  explicit RowcachedProcess(std::vector<std::string> extra_args = {})
+      : RowcachedProcess(fs::path(), std::move(extra_args)) {}
+  // With its files in `data_dir` (kept across restarts) instead of a fresh directory.
+  RowcachedProcess(const fs::path& data_dir, std::vector<std::string> extra_args)
+      : port_(FreePort()) {
+    fs::path data = data_dir.empty() ? dir_.path() / "data" : data_dir;
     std::vector<std::string> argv = {ROWCACHED_BINARY, "--server.port=" + std::to_string(port_),
                                      "--server.threads=2", "--server.loglevel=warn",
-                                     "--persistence.dir=" + (dir_.path() / "data").string()};
+                                     "--persistence.dir=" + data.string()};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     process_.emplace(argv, dir_.path());
     // Ready when it accepts connections; an early exit (e.g. the port was taken) fails.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (!CanConnect(port_)) {
       if (process_->WaitExit(std::chrono::milliseconds(20))) {
-        FAIL("rowcached exited with " << process_->exit_code()
-                                      << " before accepting connections; stderr: "
-                                      << process_->Err());
+        FAIL("rowcached exited with "
+             << process_->exit_code()
+             << " before accepting connections; stderr: " << process_->Err());
       }
       if (std::chrono::steady_clock::now() > deadline) {
         FAIL("rowcached did not accept connections on port " << port_ << " within 30 s");
@@ -226,6 +216,13 @@ class RowcachedProcess {
 
   uint16_t port() const { return port_; }
   const fs::path& dir() const { return dir_.path(); }
+
+  pid_t pid() const { return process_->pid(); }
+  // kill -9, and wait for the process to be gone.
+  void KillHard() {
+    ::kill(process_->pid(), SIGKILL);
+    process_->Finish(std::chrono::seconds(30));
+  }
 
   // SHUTDOWN, then the process must exit 0.
   void Shutdown() {

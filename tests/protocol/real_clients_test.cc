@@ -176,7 +176,8 @@ TEST_CASE("The binary serves a config file and stops on SIGTERM", "[real-clients
   uint16_t port = FreePort();
   fs::path file = dir.path() / "rowcached.toml";
   std::ofstream(file) << "[server]\nport = " << port
-                      << "\nthreads = 2\nrequirepass = \"pw\"\nloglevel = \"warn\"\n";
+                      << "\nthreads = 2\nrequirepass = \"pw\"\nloglevel = \"warn\"\n"
+                      << "[persistence]\ndir = \"" << (dir.path() / "data").string() << "\"\n";
   Process p({ROWCACHED_BINARY, "--config", file.string()}, dir.path());
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (!CanConnect(port)) {
@@ -190,6 +191,8 @@ TEST_CASE("The binary serves a config file and stops on SIGTERM", "[real-clients
   REQUIRE(::kill(p.pid(), SIGTERM) == 0);
   c.ExpectClosed();
   CHECK(p.Finish(std::chrono::seconds(30)) == 0);
+  // With the default `save` rules, a SIGTERM writes the final snapshot, as Redis' does.
+  CHECK(fs::exists(dir.path() / "data" / "dump.rdb"));
 }
 
 }  // namespace

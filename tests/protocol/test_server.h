@@ -48,6 +48,7 @@ class InProcessServer {
     o.bind = "127.0.0.1";
     o.port = 0;
     o.threads = 2;
+    o.save = {};  // SHUTDOWN would write a snapshot into the working directory
     return o;
   }
 

@@ -1,0 +1,608 @@
+#include "server/aof.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "server/aof_files.h"
+#include "server/info.h"
+
+namespace rowcached::server {
+
+namespace {
+
+// The end offset of this thread's last append, and to which AOF: by a number never reused, as
+// an address may be (tests open several, one after the other).
+struct PendingAppend {
+  uint64_t owner = 0;
+  uint64_t end = 0;
+};
+thread_local PendingAppend tl_pending;
+std::atomic<uint64_t> next_instance_id{1};
+
+// The base a rewrite child writes, renamed into place when it succeeds (Redis' name).
+const std::string kRewriteTempPrefix = "temp-rewriteaof-bg-";
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+// An open increment file. Shared with the fsync thread, so a switch to the next increment
+// never closes a descriptor that is being fsynced.
+struct AppendOnlyFile::File {
+  ~File() {
+    if (fd >= 0) ::close(fd);
+  }
+  int fd = -1;
+  int64_t seq = 0;
+  uint64_t size = 0;  // bytes in the file; changed only by the writer
+};
+
+AppendOnlyFile::AppendOnlyFile(ServerContext& server, BackgroundChild& child,
+                               RdbSaveOptions base_options)
+    : server_(server),
+      child_(child),
+      base_options_(std::move(base_options)),
+      instance_id_(next_instance_id.fetch_add(1)) {}
+
+AppendOnlyFile* AppendOnlyFile::Of(ServerContext& server) {
+  return dynamic_cast<AppendOnlyFile*>(server.command_log());
+}
+
+AppendOnlyFile::Fsync AppendOnlyFile::ParseFsync(std::string_view name) {
+  if (name == "always") return Fsync::kAlways;
+  if (name == "no") return Fsync::kNo;
+  return Fsync::kEverysec;
+}
+
+std::unique_ptr<AppendOnlyFile> AppendOnlyFile::Open(ServerContext& server, BackgroundChild& child,
+                                                     std::string* error,
+                                                     RdbSaveOptions base_options) {
+  std::unique_ptr<AppendOnlyFile> aof(new AppendOnlyFile(server, child, std::move(base_options)));
+  if (!aof->Init(error)) return nullptr;
+  return aof;
+}
+
+bool AppendOnlyFile::Init(std::string* error) {
+  Options o = server_.options();
+  dir_ = o.dir + "/" + o.appenddirname;
+  appendfilename_ = o.appendfilename;
+  fsync_ = static_cast<int>(ParseFsync(o.appendfsync));
+  if (!aof_files::MakeDirs(dir_, error)) return false;
+  // A rewrite child outlives a crashed parent; what it wrote was never renamed into place.
+  for (const auto& name : aof_files::FilesWithPrefix(dir_, kRewriteTempPrefix)) {
+    ::unlink(PathOf(name).c_str());
+  }
+
+  aof::Manifest manifest;
+  const std::string manifest_path = PathOf(aof::ManifestName(appendfilename_));
+  bool exists = false;
+  if (!aof_files::ReadManifest(manifest_path, &manifest, &exists, error)) return false;
+  if (!exists) {
+    // A new AOF starts from the data already loaded (an RDB file, or nothing).
+    RdbSaveOptions so = base_options_;
+    so.compress = o.rdbcompression;
+    so.aof_base = true;
+    const bool rdb = o.aof_use_rdb_preamble;
+    aof::ManifestFile base{aof::BaseName(appendfilename_, 1, rdb), 1, 'b'};
+    Keyspace& ks = server_.keyspace();
+    if (!aof_files::WriteFileDurably(
+            PathOf(base.name),
+            [&](int fd, std::string* err) {
+              return rdb ? WriteRdb(ks, fd, so, err) : WriteAofBase(ks, fd, so, err);
+            },
+            error)) {
+      return false;
+    }
+    manifest.base = base;
+    spdlog::info("Creating AOF base file {} on server start", base.name);
+  }
+  std::shared_ptr<File> file;
+  if (manifest.incrs.empty()) {
+    int64_t seq = 1;
+    for (const auto& f : manifest.history) seq = std::max(seq, f.seq + 1);
+    if (!OpenIncr(seq, /*fresh=*/true, &file, error)) return false;
+    manifest.incrs.push_back({aof::IncrName(appendfilename_, seq), seq, 'i'});
+    if (!WriteManifest(manifest, error)) return false;
+    spdlog::info("Creating AOF incr file {} on server start", manifest.incrs.back().name);
+  } else if (!OpenIncr(manifest.incrs.back().seq, /*fresh=*/false, &file, error)) {
+    return false;
+  }
+  uint64_t size = 0;
+  if (manifest.base) size += aof_files::FileSize(PathOf(manifest.base->name));
+  for (const auto& f : manifest.incrs) size += aof_files::FileSize(PathOf(f.name));
+  current_size_ = size;
+  base_size_ = size;  // Redis' aof_rewrite_base_size after loading
+  manifest_ = std::move(manifest);
+  file_ = std::move(file);
+  fsync_thread_ = std::thread([this] { FsyncLoop(); });
+  writer_thread_ = std::thread([this] { WriterLoop(); });
+  return true;
+}
+
+AppendOnlyFile::~AppendOnlyFile() {
+  if (child_.running() == BackgroundChild::Kind::kAof) child_.Kill();
+  {
+    std::lock_guard l(mu_);
+    stop_writer_ = true;  // after its waiters: the loop leaves only once none is left
+  }
+  cv_.notify_all();
+  if (writer_thread_.joinable()) writer_thread_.join();
+  std::string error;
+  if (!Flush(&error)) spdlog::error("AOF: final write failed: {}", error);
+  {
+    std::lock_guard l(fsync_mu_);
+    stop_ = true;
+  }
+  fsync_cv_.notify_all();
+  if (fsync_thread_.joinable()) fsync_thread_.join();
+}
+
+bool AppendOnlyFile::OpenIncr(int64_t seq, bool fresh, std::shared_ptr<File>* out,
+                              std::string* error) {
+  const std::string path = PathOf(aof::IncrName(appendfilename_, seq));
+  int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : 0);
+  int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) {
+    *error = "cannot open the AOF file " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  auto file = std::make_shared<File>();
+  file->fd = fd;
+  file->seq = seq;
+  file->size = aof_files::FileSize(path);
+  *out = std::move(file);
+  return true;
+}
+
+bool AppendOnlyFile::WriteManifest(const aof::Manifest& manifest, std::string* error) {
+  const std::string text = manifest.Render();
+  return aof_files::WriteFileDurably(
+      PathOf(aof::ManifestName(appendfilename_)),
+      [&](int fd, std::string* err) { return aof_files::WriteAll(fd, text, err); }, error);
+}
+
+void AppendOnlyFile::AppendLocked(int db, const std::vector<std::string_view>& args) {
+  if (db != selected_db_) {
+    aof::AppendSelect(&buf_, db);
+    selected_db_ = db;
+  }
+  aof::AppendCommand(&buf_, args);
+}
+
+void AppendOnlyFile::Append(int db, const std::vector<std::string_view>& args) {
+  std::lock_guard l(mu_);
+  AppendLocked(db, args);
+  tl_pending = {instance_id_, buf_start_ + buf_.size()};
+}
+
+void AppendOnlyFile::AppendBatch(
+    const std::vector<std::pair<int, std::vector<std::string>>>& commands) {
+  std::lock_guard l(mu_);
+  for (const auto& [db, args] : commands) {
+    AppendLocked(db, std::vector<std::string_view>(args.begin(), args.end()));
+  }
+  tl_pending = {instance_id_, buf_start_ + buf_.size()};
+}
+
+void AppendOnlyFile::AwaitDurable() {
+  if (tl_pending.owner != instance_id_) return;
+  const uint64_t target = tl_pending.end;
+  const bool sync = static_cast<Fsync>(fsync_.load(std::memory_order_relaxed)) == Fsync::kAlways;
+  auto covered = [&] {
+    return (sync ? synced_ : written_).load(std::memory_order_acquire) >= target;
+  };
+  if (covered()) return;
+  std::unique_lock l(mu_);
+  while (!covered()) {
+    if (writing_) {
+      cv_.wait(l);
+      continue;
+    }
+    // Nothing is written for us: become the writer for everybody's bytes.
+    if (!WriteBufferLocked(l, sync)) return;  // the error is recorded; everysec/no go on
+  }
+}
+
+void AppendOnlyFile::WhenDurable(std::function<void()> done) {
+  if (static_cast<Fsync>(fsync_.load(std::memory_order_relaxed)) != Fsync::kAlways ||
+      tl_pending.owner != instance_id_) {
+    AwaitDurable();
+    done();
+    return;
+  }
+  const uint64_t target = tl_pending.end;
+  if (synced_.load(std::memory_order_acquire) >= target) {
+    done();
+    return;
+  }
+  {
+    std::lock_guard l(mu_);
+    durable_waiters_.emplace_back(target, std::move(done));
+  }
+  cv_.notify_all();
+}
+
+void AppendOnlyFile::WriterLoop() {
+  std::unique_lock l(mu_);
+  while (true) {
+    cv_.wait(l, [this] { return (stop_writer_ || !durable_waiters_.empty()) && !writing_; });
+    if (durable_waiters_.empty()) return;  // stopping, nobody waits
+    // Everything buffered now: every waiter's commands and whatever else came meanwhile.
+    if (synced_.load(std::memory_order_relaxed) < buf_start_ + buf_.size()) {
+      WriteBufferLocked(l, true);  // a failure under always ends the process
+    }
+    const uint64_t synced = synced_.load(std::memory_order_relaxed);
+    std::vector<std::function<void()>> ready;
+    auto it = std::partition(durable_waiters_.begin(), durable_waiters_.end(),
+                             [synced](const auto& w) { return w.first > synced; });
+    for (auto r = it; r != durable_waiters_.end(); ++r) ready.push_back(std::move(r->second));
+    durable_waiters_.erase(it, durable_waiters_.end());
+    l.unlock();
+    for (auto& fn : ready) fn();
+    l.lock();
+  }
+}
+
+bool AppendOnlyFile::WriteBufferLocked(std::unique_lock<std::mutex>& l, bool sync) {
+  writing_ = true;
+  spare_.clear();
+  spare_.swap(buf_);
+  const uint64_t end = buf_start_ + spare_.size();
+  buf_start_ = end;
+  std::shared_ptr<File> file = file_;
+  l.unlock();
+  size_t done = 0;
+  int write_errno = 0;
+  while (done < spare_.size()) {
+    ssize_t n = ::write(file->fd, spare_.data() + done, spare_.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      write_errno = errno;
+      break;
+    }
+    if (n == 0) {
+      write_errno = ENOSPC;
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  int sync_errno = 0;
+  if (write_errno == 0 && sync && ::fdatasync(file->fd) != 0) sync_errno = errno;
+  l.lock();
+  writing_ = false;
+  bool ok = true;
+  if (write_errno == 0) {
+    file->size += spare_.size();
+    current_size_.fetch_add(spare_.size(), std::memory_order_relaxed);
+    written_.store(end, std::memory_order_release);
+    if (sync && sync_errno == 0) synced_.store(end, std::memory_order_release);
+    if (sync_errno != 0) {
+      HandleWriteError(std::string("fsync: ") + std::strerror(sync_errno));
+      ok = false;
+    } else if (write_failed_.load(std::memory_order_relaxed)) {
+      spdlog::warn("AOF write error looks solved. Redis can write again.");
+      write_error_.clear();
+      write_failed_ = false;
+    }
+  } else {
+    // As Redis: cut a partial write off so the file ends with a whole command; if that fails
+    // too, the written part stays and only the rest is retried.
+    if (done > 0 && ::ftruncate(file->fd, static_cast<off_t>(file->size)) != 0) {
+      file->size += done;
+      current_size_.fetch_add(done, std::memory_order_relaxed);
+    } else {
+      done = 0;
+    }
+    std::string rest = spare_.substr(done);
+    rest.append(buf_);
+    buf_.swap(rest);
+    buf_start_ = end - (spare_.size() - done);
+    written_.store(buf_start_, std::memory_order_release);
+    HandleWriteError(std::strerror(write_errno));
+    ok = false;
+  }
+  cv_.notify_all();
+  return ok;
+}
+
+void AppendOnlyFile::HandleWriteError(const std::string& what) {
+  if (static_cast<Fsync>(fsync_.load()) == Fsync::kAlways) {
+    // Redis' behaviour: replies may already promise these writes to clients of other rounds'
+    // retries; the only safe answer is to stop before acknowledging anything more.
+    spdlog::critical(
+        "Can't recover from AOF write error when the AOF fsync policy is 'always' "
+        "({}). Exiting...",
+        what);
+    spdlog::shutdown();
+    _exit(1);
+  }
+  if (!write_failed_.load(std::memory_order_relaxed)) {
+    spdlog::warn("Error writing to the AOF file: {}", what);
+  }
+  write_error_ = what;
+  write_failed_ = true;
+}
+
+bool AppendOnlyFile::Flush(std::string* error) {
+  std::unique_lock l(mu_);
+  cv_.wait(l, [this] { return !writing_; });
+  bool ok = WriteBufferLocked(l, true);
+  if (!ok) *error = write_error_;
+  return ok;
+}
+
+bool AppendOnlyFile::WriteError(std::string* message) const {
+  if (!write_failed_.load(std::memory_order_relaxed)) return false;
+  std::lock_guard l(mu_);
+  *message = "MISCONF Errors writing to the AOF file: " + write_error_;
+  return true;
+}
+
+void AppendOnlyFile::FsyncLoop() {
+  std::unique_lock fl(fsync_mu_);
+  while (!stop_) {
+    fsync_cv_.wait_for(fl, std::chrono::seconds(1), [this] { return stop_; });
+    if (stop_) break;
+    if (static_cast<Fsync>(fsync_.load()) != Fsync::kEverysec) continue;
+    std::shared_ptr<File> file;
+    uint64_t target;
+    {
+      std::lock_guard l(mu_);
+      file = file_;
+      target = written_.load();
+    }
+    if (synced_.load() >= target) continue;
+    fl.unlock();
+    int rc = ::fdatasync(file->fd);
+    int err = errno;
+    fl.lock();
+    if (rc != 0) {
+      std::lock_guard l(mu_);
+      HandleWriteError(std::string("fsync: ") + std::strerror(err));
+      continue;
+    }
+    uint64_t cur = synced_.load();
+    while (cur < target && !synced_.compare_exchange_weak(cur, target)) {
+    }
+  }
+}
+
+void AppendOnlyFile::Cron() {
+  fsync_ = static_cast<int>(ParseFsync(server_.options().appendfsync));
+  if (write_failed_.load(std::memory_order_relaxed)) {
+    // Retry what a failed write left buffered (Redis' flushAppendOnlyFile from serverCron), or,
+    // when it was an fsync that failed, the fsync: its success clears the error.
+    std::unique_lock l(mu_);
+    if (!writing_) WriteBufferLocked(l, buf_.empty());
+  }
+  child_.Poll();
+  if (child_.running() != BackgroundChild::Kind::kNone) return;
+  bool scheduled;
+  {
+    std::lock_guard l(manifest_mu_);
+    scheduled = rewrite_scheduled_;
+    rewrite_scheduled_ = false;
+  }
+  if (scheduled || AutoRewriteDue()) {
+    if (!scheduled) {
+      spdlog::info("Starting automatic rewriting of AOF on {}% growth",
+                   current_size_.load() * 100 / std::max<uint64_t>(base_size_.load(), 1) - 100);
+    }
+    std::string error;
+    if (StartRewrite(&error) == RewriteStart::kFailed) {
+      spdlog::warn("AOF rewrite could not start: {}", error);
+    }
+  }
+}
+
+bool AppendOnlyFile::AutoRewriteDue() const {
+  Options o = server_.options();
+  if (o.auto_aof_rewrite_percentage <= 0) return false;
+  const uint64_t current = current_size_.load();
+  if (current < static_cast<uint64_t>(std::max<int64_t>(o.auto_aof_rewrite_min_size, 0))) {
+    return false;
+  }
+  const uint64_t base = std::max<uint64_t>(base_size_.load(), 1);
+  const int64_t growth = static_cast<int64_t>(current * 100 / base) - 100;
+  return growth >= o.auto_aof_rewrite_percentage;
+}
+
+std::string_view AppendOnlyFile::RewriteReply(RewriteStart start) {
+  switch (start) {
+    case RewriteStart::kStarted:
+      return "Background append only file rewriting started";
+    case RewriteStart::kScheduled:
+      return "Background append only file rewriting scheduled";
+    case RewriteStart::kInProgress:
+      return "ERR Background append only file rewriting already in progress";
+    case RewriteStart::kFailed:
+      break;
+  }
+  return "ERR Can't execute an AOF background rewriting. Please check the server logs for more "
+         "information.";
+}
+
+AppendOnlyFile::RewriteStart AppendOnlyFile::StartRewrite(std::string* error) {
+  auto busy = [this]() -> std::optional<RewriteStart> {
+    switch (child_.running()) {
+      case BackgroundChild::Kind::kAof:
+        return RewriteStart::kInProgress;
+      case BackgroundChild::Kind::kRdb: {
+        std::lock_guard l(manifest_mu_);
+        rewrite_scheduled_ = true;
+        return RewriteStart::kScheduled;
+      }
+      case BackgroundChild::Kind::kNone:
+        break;
+    }
+    return std::nullopt;
+  };
+  if (auto b = busy()) return *b;
+  if (ShardLocks::HeldByThisThread()) {
+    // Inside EXEC: forking takes every shard lock in order, and the transaction's own commands
+    // must not straddle two increment files. The cron starts it.
+    std::lock_guard l(manifest_mu_);
+    rewrite_scheduled_ = true;
+    return RewriteStart::kScheduled;
+  }
+  Options o = server_.options();
+  const bool rdb = o.aof_use_rdb_preamble;
+  int64_t new_base_seq;
+  {
+    std::lock_guard l(manifest_mu_);
+    new_base_seq = manifest_.base ? manifest_.base->seq + 1 : 1;
+  }
+  const std::string base_name = aof::BaseName(appendfilename_, new_base_seq, rdb);
+  const std::string temp_path = PathOf(kRewriteTempPrefix + std::to_string(::getpid()) + ".aof");
+  RdbSaveOptions so = base_options_;
+  so.compress = o.rdbcompression;
+  so.aof_base = true;
+  Keyspace& ks = server_.keyspace();
+  // The child only reads its copy of the keyspace and writes one file (background_child.h).
+  auto work = [&ks, temp_path, so, rdb]() -> int {
+    std::string err;
+    return aof_files::WriteFileUnder(
+               temp_path,
+               [&](int fd, std::string* e) {
+                 return rdb ? WriteRdb(ks, fd, so, e) : WriteAofBase(ks, fd, so, e);
+               },
+               &err)
+               ? 0
+               : 1;
+  };
+  auto on_done = [this, new_base_seq, base_name, temp_path](bool ok, pid_t) {
+    RewriteDone(ok, new_base_seq, base_name, temp_path);
+  };
+  if (!child_.Start(
+          ks, BackgroundChild::Kind::kAof, [this] { SwitchIncrAtFork(); }, work, on_done, error)) {
+    if (auto b = busy()) return *b;
+    spdlog::warn("Can't rewrite append only file in background: {}", *error);
+    std::lock_guard l(manifest_mu_);
+    last_rewrite_ok_ = false;
+    return RewriteStart::kFailed;
+  }
+  spdlog::info("Background append only file rewriting started by pid {}", child_.pid());
+  return RewriteStart::kStarted;
+}
+
+void AppendOnlyFile::SwitchIncrAtFork() {
+  // Every shard is locked: no command is between its change and its Append.
+  std::unique_lock l(mu_);
+  cv_.wait(l, [this] { return !writing_; });
+  // Everything appended before the fork belongs to the old increment: the new base will
+  // contain its effects, so none of it may land in the new increment.
+  const bool sync = static_cast<Fsync>(fsync_.load()) != Fsync::kNo;
+  const bool flushed =
+      (buf_.empty() && (!sync || synced_.load() >= written_.load())) || WriteBufferLocked(l, sync);
+  std::lock_guard ml(manifest_mu_);
+  rewrite_started_ms_ = NowMs();
+  incr_seq_at_fork_ = 0;
+  if (!flushed) return;  // the rewrite will be discarded (incr_seq_at_fork_ == 0)
+  if (sync) synced_.store(written_.load());
+  const int64_t seq = manifest_.incrs.back().seq + 1;
+  std::shared_ptr<File> next;
+  std::string error;
+  aof::Manifest manifest = manifest_;
+  manifest.incrs.push_back({aof::IncrName(appendfilename_, seq), seq, 'i'});
+  if (!OpenIncr(seq, /*fresh=*/true, &next, &error) || !WriteManifest(manifest, &error)) {
+    spdlog::warn("AOF rewrite: cannot start the next increment file: {}", error);
+    if (next) ::unlink(PathOf(manifest.incrs.back().name).c_str());
+    return;
+  }
+  manifest_ = std::move(manifest);
+  file_ = std::move(next);
+  selected_db_ = -1;
+  incr_seq_at_fork_ = seq;
+}
+
+void AppendOnlyFile::RewriteDone(bool ok, int64_t new_base_seq, const std::string& new_base_name,
+                                 const std::string& temp_path) {
+  std::lock_guard l(manifest_mu_);
+  const int64_t first_incr = incr_seq_at_fork_;
+  incr_seq_at_fork_ = 0;
+  if (rewrite_started_ms_ >= 0) last_rewrite_time_sec_ = (NowMs() - rewrite_started_ms_) / 1000;
+  rewrite_started_ms_ = -1;
+  auto fail = [&](const std::string& why) {
+    spdlog::warn("Background AOF rewrite failed: {}", why);
+    ::unlink(temp_path.c_str());
+    last_rewrite_ok_ = false;
+  };
+  if (!ok) return fail("the child did not finish (killed, or an error writing the base)");
+  if (first_incr == 0) return fail("the increment file could not be switched at the fork");
+  std::string error;
+  const std::string base_path = PathOf(new_base_name);
+  if (::rename(temp_path.c_str(), base_path.c_str()) != 0 || !aof_files::FsyncDir(dir_, &error)) {
+    return fail("cannot rename the new base into place: " +
+                (error.empty() ? std::string(std::strerror(errno)) : error));
+  }
+  aof::Manifest next;
+  next.base = aof::ManifestFile{new_base_name, new_base_seq, 'b'};
+  std::vector<aof::ManifestFile> obsolete = manifest_.history;
+  if (manifest_.base && manifest_.base->name != new_base_name) obsolete.push_back(*manifest_.base);
+  for (const auto& f : manifest_.incrs) {
+    (f.seq >= first_incr ? next.incrs : obsolete).push_back(f);
+  }
+  if (!WriteManifest(next, &error)) {
+    ::unlink(base_path.c_str());
+    return fail("cannot write the manifest: " + error);
+  }
+  manifest_ = std::move(next);
+  uint64_t removed = 0;
+  for (const auto& f : obsolete) {
+    removed += aof_files::FileSize(PathOf(f.name));
+    ::unlink(PathOf(f.name).c_str());
+  }
+  const uint64_t base_bytes = aof_files::FileSize(base_path);
+  current_size_.fetch_add(base_bytes, std::memory_order_relaxed);
+  current_size_.fetch_sub(std::min(removed, current_size_.load()), std::memory_order_relaxed);
+  base_size_ = current_size_.load();
+  ++rewrites_;
+  last_rewrite_ok_ = true;
+  spdlog::info("Background AOF rewrite finished successfully: base {}", new_base_name);
+}
+
+aof::Manifest AppendOnlyFile::manifest() const {
+  std::lock_guard l(manifest_mu_);
+  return manifest_;
+}
+
+void AppendOnlyFile::AppendInfo(std::string* out) const {
+  auto line = [out](std::string_view name, const std::string& value) {
+    InfoLine(out, name, value);
+  };
+  const bool rewriting = child_.running() == BackgroundChild::Kind::kAof;
+  size_t buffered;
+  bool write_ok;
+  {
+    std::lock_guard l(mu_);
+    buffered = buf_.size();
+    write_ok = write_error_.empty();
+  }
+  std::lock_guard l(manifest_mu_);
+  line("aof_enabled", "1");
+  line("aof_rewrite_in_progress", rewriting ? "1" : "0");
+  line("aof_rewrite_scheduled", rewrite_scheduled_ ? "1" : "0");
+  line("aof_last_rewrite_time_sec", std::to_string(last_rewrite_time_sec_));
+  line("aof_current_rewrite_time_sec",
+       std::to_string(rewriting && rewrite_started_ms_ >= 0 ? (NowMs() - rewrite_started_ms_) / 1000
+                                                            : -1));
+  line("aof_last_bgrewrite_status", last_rewrite_ok_ ? "ok" : "err");
+  line("aof_rewrites", std::to_string(rewrites_));
+  line("aof_last_write_status", write_ok ? "ok" : "err");
+  line("aof_current_size", std::to_string(current_size_.load()));
+  line("aof_base_size", std::to_string(base_size_.load()));
+  line("aof_buffer_length", std::to_string(buffered));
+}
+
+}  // namespace rowcached::server

@@ -1,0 +1,201 @@
+// The append-only file (Redis 7.0's multi-part AOF, see aof_format.h for the layout): the
+// CommandLog the dispatcher appends every write command to, its rewrite (BGREWRITEAOF and the
+// automatic one) and its loading at start-up.
+//
+// Appending and durability. Append() copies the command into an in-memory buffer under a mutex
+// (SELECT first when the database changes) and records, per thread, the offset its command
+// ends at. AwaitDurable() is group commit: the first caller that finds its bytes not yet
+// written becomes the writer, takes the whole buffer, write()s it (and fdatasync()s it under
+// appendfsync always) with the mutex released, while the callers that arrive meanwhile wait
+// for it, then check whether their own bytes were covered. So N clients cost one write+fsync
+// per round, as Redis' beforeSleep does for all its clients. Under `everysec` every write()
+// happens before the reply (a kill -9 of the process loses nothing acknowledged) and a
+// background thread fdatasync()s once a second; under `no` nothing fsyncs.
+//
+// Write errors, as Redis: under `always` a failed write or fsync is fatal (the process exits
+// rather than acknowledge writes it could not persist); under `everysec`/`no` the unwritten
+// bytes stay buffered, aof_last_write_status turns "err", the cron retries, and WriteError()
+// tells the dispatcher to refuse write commands with -MISCONF until a write succeeds.
+//
+// Rewrite: BackgroundChild forks with every shard locked; at that point (at_fork) appends
+// switch to a new increment file, listed in the manifest at once, so the old base + old
+// increments + the new increment always reload to the live data. The child writes a new base
+// (an RDB file under aof-use-rdb-preamble, else commands); when it succeeds the parent renames
+// it into place, writes the manifest (new base + the increments since the fork) and deletes the
+// old files. A failed or killed child leaves the manifest as it was.
+//
+// Thread-safety: Append/AwaitDurable from any thread; Cron, StartRewrite, AppendInfo and
+// WriteError from any thread too (the server cron, command handlers). Internally `mu_` guards
+// the buffer and the current increment file; `manifest_mu_` the manifest and rewrite state.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "server/aof_format.h"
+#include "server/background_child.h"
+#include "server/command_log.h"
+#include "server/rdb.h"
+#include "server/server_context.h"
+
+namespace rowcached::server {
+
+// What LoadAppendOnlyFile found, for the start-up log and INFO.
+struct AofLoadResult {
+  bool found = false;              // a manifest existed
+  uint64_t files_loaded = 0;       // base + increments
+  uint64_t commands = 0;           // commands replayed (SELECT, MULTI and EXEC included)
+  uint64_t base_keys = 0;          // keys loaded from an RDB base
+  bool truncated_dropped = false;  // a truncated tail was dropped (aof-load-truncated yes)
+};
+
+// True when `options` point at an existing AOF (its manifest): start-up then loads it instead
+// of the RDB file, as Redis does.
+bool AppendOnlyFileExists(const Options& options);
+
+// Loads the AOF of `options` (dir/appenddirname/appendfilename.manifest) into the server's
+// keyspace, which must be empty and not yet served. No manifest and no AOF files: true with
+// result->found false. Replays through the dispatcher's ExecuteQueued with a loading client;
+// the server's command log is detached meanwhile, so nothing is appended. On failure returns
+// false with `*error` naming the file and byte offset (and a hint to run rowcached-check-aof).
+bool LoadAppendOnlyFile(ServerContext& server, const Options& options, std::string* error,
+                        AofLoadResult* result = nullptr);
+
+// Writes every key of `ks` as commands (SELECT, SET/RPUSH/SADD/ZADD/HSET, PEXPIREAT) to `fd`:
+// the base file of a rewrite without the RDB preamble. Keys already expired are skipped. Rows
+// (ValueType::kRow) become HSETs through `row_fields` when set; BF.* filters are not written.
+// REQUIRES nothing mutates `ks` (a forked child, or all shards locked).
+bool WriteAofBase(Keyspace& ks, int fd, const RdbSaveOptions& options, std::string* error);
+
+class AppendOnlyFile final : public CommandLog {
+ public:
+  // Opens the AOF of the server's options for appending: the manifest's last increment file,
+  // or, with no manifest yet, a new AOF whose base is the current keyspace (Redis' "Creating
+  // AOF base file on server start"). `child` is the server's one background child, shared with
+  // BGSAVE; both must outlive the object. `base_options.row_fields` is passed to the base
+  // writers. Call after LoadAppendOnlyFile (or the RDB load), before serving, then install it
+  // with ServerContext::set_command_log.
+  static std::unique_ptr<AppendOnlyFile> Open(ServerContext& server, BackgroundChild& child,
+                                              std::string* error, RdbSaveOptions base_options = {});
+  // Writes and fsyncs what is buffered; kills a rewrite child still running.
+  ~AppendOnlyFile() override;
+  AppendOnlyFile(const AppendOnlyFile&) = delete;
+  AppendOnlyFile& operator=(const AppendOnlyFile&) = delete;
+
+  // The AOF installed as the server's command log, or null.
+  static AppendOnlyFile* Of(ServerContext& server);
+
+  void Append(int db, const std::vector<std::string_view>& args) override;
+  void AppendBatch(const std::vector<std::pair<int, std::vector<std::string>>>& commands) override;
+  void AwaitDurable() override;
+  // Under `always`, `done` runs on the AOF's writer thread after its fsync: every I/O thread
+  // keeps appending while one fsync runs, and the next fsync covers all of it (the group commit
+  // Redis gets from one fsync per event-loop iteration, pipelined). Otherwise as AwaitDurable.
+  void WhenDurable(std::function<void()> done) override;
+
+  // Writes and fsyncs everything buffered (SHUTDOWN). False with `*error` on failure.
+  bool Flush(std::string* error);
+
+  // The server cron, `hz` times a second: refreshes appendfsync from the live configuration,
+  // retries a failed write, reaps a finished rewrite child, starts a scheduled or automatic
+  // rewrite.
+  void Cron();
+
+  enum class RewriteStart { kStarted, kScheduled, kInProgress, kFailed };
+  // BGREWRITEAOF. With a BGSAVE child running, the rewrite is scheduled for when it ends.
+  // REQUIRES the calling thread holds no shard lock.
+  RewriteStart StartRewrite(std::string* error);
+  // The same reply texts as Redis for each outcome.
+  static std::string_view RewriteReply(RewriteStart start);
+
+  // While the last write failed: true with Redis' MISCONF message for refused writes.
+  bool WriteError(std::string* message) const override;
+
+  // INFO persistence's aof_* lines ("name:value\r\n").
+  void AppendInfo(std::string* out) const;
+
+  // Directory and current file names, for tests and logs.
+  std::string directory() const { return dir_; }
+  aof::Manifest manifest() const;
+
+ private:
+  struct File;
+  enum class Fsync { kAlways, kEverysec, kNo };
+
+  AppendOnlyFile(ServerContext& server, BackgroundChild& child, RdbSaveOptions base_options);
+  bool Init(std::string* error);
+  static Fsync ParseFsync(std::string_view name);
+  // Writes buf_ out as the writer (writing_ set by the caller); `l` is released during I/O.
+  // Returns false on a write error (handled by HandleWriteError).
+  bool WriteBufferLocked(std::unique_lock<std::mutex>& l, bool sync);
+  void HandleWriteError(const std::string& what);
+  void FsyncLoop();
+  // Opens increment file `seq` for appending.
+  // `fresh`: truncate whatever a crashed predecessor left under that name.
+  bool OpenIncr(int64_t seq, bool fresh, std::shared_ptr<File>* out, std::string* error);
+  bool WriteManifest(const aof::Manifest& manifest, std::string* error);
+  // at_fork: flushes the buffer into the current increment and starts the next one.
+  void SwitchIncrAtFork();
+  void RewriteDone(bool ok, int64_t new_base_seq, const std::string& new_base_name,
+                   const std::string& temp_path);
+  std::string PathOf(const std::string& name) const { return dir_ + "/" + name; }
+  bool AutoRewriteDue() const;
+
+  ServerContext& server_;
+  BackgroundChild& child_;
+  const RdbSaveOptions base_options_;
+  const uint64_t instance_id_;  // tells this AOF's appends from another's in tl_pending
+  std::string dir_;
+  std::string appendfilename_;
+  std::atomic<int> fsync_{static_cast<int>(Fsync::kEverysec)};
+
+  // Guards the buffer, the current file and the offsets' writers.
+  mutable std::mutex mu_;
+  std::condition_variable cv_;        // a writer finished
+  std::string buf_;                   // appended, not yet handed to write()
+  std::string spare_;                 // the writer's buffer, kept for its capacity
+  uint64_t buf_start_ = 0;            // logical offset of buf_[0] (bytes appended since open)
+  int selected_db_ = -1;              // the database of the current file's last command
+  bool writing_ = false;              // a writer is doing I/O with mu_ released
+  std::shared_ptr<File> file_;        // the current increment file
+  std::atomic<uint64_t> written_{0};  // logical offset handed to the kernel
+  std::atomic<uint64_t> synced_{0};   // logical offset fsynced
+  std::string write_error_;           // last write's error; empty = ok
+  std::atomic<bool> write_failed_{false};
+
+  // Guards the manifest and the rewrite bookkeeping.
+  mutable std::mutex manifest_mu_;
+  aof::Manifest manifest_;
+  bool rewrite_scheduled_ = false;
+  int64_t rewrite_started_ms_ = -1;
+  int64_t last_rewrite_time_sec_ = -1;
+  bool last_rewrite_ok_ = true;
+  uint64_t rewrites_ = 0;
+  std::atomic<uint64_t> base_size_{0};     // aof_base_size: the size after the last rewrite
+  std::atomic<uint64_t> current_size_{0};  // base + increments on disk
+  int64_t incr_seq_at_fork_ = 0;           // the first increment of the running rewrite
+
+  void AppendLocked(int db, const std::vector<std::string_view>& args);
+
+  // The writer thread of `always`: fsyncs for WhenDurable's waiters (guarded by mu_).
+  void WriterLoop();
+  std::vector<std::pair<uint64_t, std::function<void()>>> durable_waiters_;  // (offset, done)
+  bool stop_writer_ = false;
+  std::thread writer_thread_;
+
+  // The everysec fsync thread.
+  std::mutex fsync_mu_;
+  std::condition_variable fsync_cv_;
+  bool stop_ = false;
+  std::thread fsync_thread_;
+};
+
+}  // namespace rowcached::server

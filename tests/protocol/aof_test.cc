@@ -1,0 +1,273 @@
+// The append-only file over real sockets: replies to logged writes leave only once the AOF has
+// the writes (per-I/O-thread group commit in the network layer), blocked clients served by a
+// logged write included; and the files, checked by our repair tool and Redis' own.
+#include "server/aof.h"
+
+#include <spdlog/spdlog.h>
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/process.h"
+#include "protocol/resp_client.h"
+#include "protocol/test_server.h"
+#include "server/dispatch.h"
+#include "server/network.h"
+
+namespace rowcached::protocol_test {
+namespace {
+
+using server::AppendOnlyFile;
+
+// An in-process server with an AOF (appendfsync always) installed before serving.
+class AofServer {
+ public:
+  explicit AofServer(const std::string& dir) : context_(MakeOptions(dir)) {
+    std::string error;
+    aof_ = AppendOnlyFile::Open(context_, child_, &error);
+    INFO(error);
+    REQUIRE(aof_ != nullptr);
+    context_.set_command_log(aof_.get());
+    network_ = std::make_unique<server::NetworkServer>(context_);
+    REQUIRE(network_->Start(&error));
+  }
+  ~AofServer() {
+    network_->RequestStop();
+    network_->Wait();
+    network_.reset();
+    context_.set_command_log(nullptr);
+  }
+  uint16_t port() const { return network_->port(); }
+  std::string incr_path() const { return aof_->directory() + "/appendonly.aof.1.incr.aof"; }
+
+ private:
+  static server::Options MakeOptions(const std::string& dir) {
+    spdlog::set_level(spdlog::level::err);
+    server::Options o;
+    o.bind = "127.0.0.1";
+    o.port = 0;
+    o.threads = 2;
+    o.dir = dir;
+    o.appendonly = true;
+    o.appendfsync = "always";
+    o.aof_use_rdb_preamble = false;
+    return o;
+  }
+
+  server::ServerContext context_;
+  server::BackgroundChild child_;
+  std::unique_ptr<AppendOnlyFile> aof_;
+  std::unique_ptr<server::NetworkServer> network_;
+};
+
+std::string Resp(const std::vector<std::string_view>& args) {
+  std::string out;
+  server::aof::AppendCommand(&out, args);
+  return out;
+}
+
+TEST_CASE("AOF: a reply to a logged write is sent only once the write is in the file",
+          "[protocol][aof]") {
+  TempDir tmp;
+  AofServer server(tmp.path().string());
+  // Several connections (so both I/O threads) with requests in flight at once; one thread
+  // drives them all, as Catch2's assertions must stay on the test's thread.
+  constexpr int kClients = 4, kRounds = 40, kBatch = 20;
+  std::vector<std::unique_ptr<RespClient>> clients;
+  for (int c = 0; c < kClients; ++c) clients.push_back(std::make_unique<RespClient>(server.port()));
+  auto key = [](int c, int round, int i) {
+    return "k" + std::to_string(c) + ":" + std::to_string(round) + ":" + std::to_string(i);
+  };
+  for (int round = 0; round < kRounds; ++round) {
+    // Alternately one request per client and a pipelined batch per client.
+    const int batch = round % 2 == 0 ? 1 : kBatch;
+    for (int c = 0; c < kClients; ++c) {
+      std::string bytes;
+      for (int i = 0; i < batch; ++i) bytes += EncodeCommand({"SET", key(c, round, i), "v"});
+      clients[c]->Send(bytes);
+    }
+    for (int c = 0; c < kClients; ++c) {
+      for (int i = 0; i < batch; ++i) REQUIRE(clients[c]->Read().raw == "+OK\r\n");
+      // Client c has its replies: its writes are in the file.
+      std::string file = ReadFile(server.incr_path());
+      for (int i = 0; i < batch; ++i) {
+        CHECK(file.find(Resp({"SET", key(c, round, i), "v"})) != std::string::npos);
+      }
+    }
+  }
+}
+
+TEST_CASE(
+    "AOF: a blocked client served by a logged write is answered after the write is in "
+    "the file",
+    "[protocol][aof]") {
+  TempDir tmp;
+  AofServer server(tmp.path().string());
+  for (int round = 0; round < 20; ++round) {
+    RespClient waiter(server.port());
+    RespClient pusher(server.port());
+    const std::string key = "list" + std::to_string(round);
+    waiter.Send(EncodeCommand({"BLPOP", key, "0"}));
+    WaitUntil([&] { return InfoField(Info(pusher, "clients"), "blocked_clients") == "1"; },
+              "the waiter to block");
+    pusher.Send(EncodeCommand({"RPUSH", key, "v"}));
+    CHECK(waiter.Read().raw ==
+          "*2\r\n$" + std::to_string(key.size()) + "\r\n" + key + "\r\n$1\r\nv\r\n");
+    CHECK(ReadFile(server.incr_path()).find(Resp({"RPUSH", key, "v"})) != std::string::npos);
+    pusher.Read();
+  }
+}
+
+TEST_CASE("AOF: our files pass redis-check-aof and our checker fixes a cut file",
+          "[protocol][aof]") {
+  const std::string redis_check = RequireTool("redis-check-aof", "redis-tools");
+  TempDir tmp;
+  {
+    AofServer server(tmp.path().string());
+    RespClient client(server.port());
+    for (int i = 0; i < 10; ++i) {
+      CHECK(client.Command({"SET", "k" + std::to_string(i), "v"}).raw == "+OK\r\n");
+    }
+    CHECK(client.Command({"RPUSH", "l", "a", "b"}).raw == ":2\r\n");
+  }
+  const fs::path dir = tmp.path() / "appendonlydir";
+  RunResult redis = Run({redis_check, (dir / "appendonly.aof.manifest").string()}, tmp.path());
+  INFO(redis.out << redis.err);
+  CHECK(redis.exit_code == 0);
+  CHECK(redis.out.find("is valid") != std::string::npos);
+  // Cut the last command in half: both checkers see it; ours fixes it without asking.
+  const fs::path incr = dir / "appendonly.aof.1.incr.aof";
+  const auto size = fs::file_size(incr);
+  fs::resize_file(incr, size - 5);
+  RunResult ours =
+      Run({ROWCACHED_CHECK_AOF_BINARY, (dir / "appendonly.aof.manifest").string()}, tmp.path());
+  INFO(ours.out << ours.err);
+  CHECK(ours.exit_code == 1);
+  CHECK(ours.out.find("is not valid") != std::string::npos);
+  RunResult fixed =
+      Run({ROWCACHED_CHECK_AOF_BINARY, "--fix", (dir / "appendonly.aof.manifest").string()},
+          tmp.path());
+  INFO(fixed.out << fixed.err);
+  CHECK(fixed.exit_code == 0);
+  CHECK(fixed.out.find("Successfully truncated AOF") != std::string::npos);
+  CHECK(fs::file_size(incr) == size - Resp({"RPUSH", "l", "a", "b"}).size());
+  redis = Run({redis_check, (dir / "appendonly.aof.manifest").string()}, tmp.path());
+  CHECK(redis.exit_code == 0);
+}
+
+// A private redis-server 7.0 with appendonly on `dir` (the AOF's commands, no RDB preamble).
+class RedisServer {
+ public:
+  explicit RedisServer(const fs::path& dir)
+      : port_(FreePort()),
+        process_({RequireTool("redis-server", "redis-server"), "--port", std::to_string(port_),
+                  "--bind", "127.0.0.1", "--dir", dir.string(), "--save", "", "--appendonly", "yes",
+                  "--aof-use-rdb-preamble", "no", "--appendfsync", "always"},
+                 dir) {
+    WaitUntil([&] { return CanConnect(port_); }, "redis-server to listen");
+    // It listens while it loads its AOF, answering -LOADING meanwhile.
+    RespClient c(port_);
+    WaitUntil([&] { return InfoField(Info(c, "persistence"), "loading") == "0"; },
+              "redis-server to load its AOF");
+  }
+  ~RedisServer() {
+    {
+      RespClient c(port_);
+      c.Send(EncodeCommand({"SHUTDOWN", "NOSAVE"}));
+    }
+    process_.Finish(std::chrono::seconds(20));
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  uint16_t port_;
+  Process process_;
+};
+
+// Runs commands against a ServerContext through the dispatcher.
+std::string RunIn(server::ServerContext& context, server::ClientState& client,
+                  const std::vector<std::string>& args) {
+  std::vector<std::string_view> views(args.begin(), args.end());
+  std::string out;
+  server::ReplyBuilder reply(&out);
+  server::Dispatch(context, client, views, reply);
+  return out;
+}
+
+TEST_CASE("AOF: an AOF written and rewritten by redis-server 7.0 loads into rowcached",
+          "[protocol][aof]") {
+  TempDir tmp;
+  {
+    RedisServer redis(tmp.path());
+    RespClient c(redis.port());
+    CHECK(c.Command({"SET", "s", "v", "EX", "1000"}).raw == "+OK\r\n");
+    CHECK(c.Command({"RPUSH", "l", "a", "b", "c"}).raw == ":3\r\n");
+    CHECK(c.Command({"SADD", "set", "x", "y"}).raw == ":2\r\n");
+    CHECK(c.Command({"ZADD", "z", "1", "a", "2.5", "b"}).raw == ":2\r\n");
+    CHECK(c.Command({"HSET", "h", "f", "v"}).raw == ":1\r\n");
+    // The rewrite writes a base of commands; what follows goes to the next increment.
+    CHECK(c.Command({"BGREWRITEAOF"}).raw == "+Background append only file rewriting started\r\n");
+    WaitUntil(
+        [&] {
+          std::string info = Info(c, "persistence");
+          return InfoField(info, "aof_rewrites") == "1" &&
+                 InfoField(info, "aof_rewrite_in_progress") == "0";
+        },
+        "redis' rewrite to finish");
+    CHECK(c.Command({"INCR", "n"}).raw == ":1\r\n");
+    CHECK(c.Command({"EXPIRE", "l", "500"}).raw == ":1\r\n");
+    CHECK(c.Command({"SELECT", "3"}).raw == "+OK\r\n");
+    CHECK(c.Command({"MULTI"}).raw == "+OK\r\n");
+    c.Command({"SET", "in3", "x"});
+    c.Command({"LPUSH", "l3", "y"});
+    CHECK(c.Command({"EXEC"}).raw == "*2\r\n+OK\r\n:1\r\n");
+  }
+  server::Options o;
+  o.dir = tmp.path().string();
+  o.appendonly = true;
+  server::ServerContext context(o);
+  std::string error;
+  server::AofLoadResult result;
+  REQUIRE(server::LoadAppendOnlyFile(context, o, &error, &result));
+  INFO(error);
+  CHECK(result.found);
+  INFO(ReadFile(tmp.path() / "appendonlydir" / "appendonly.aof.manifest"));
+  CHECK(result.files_loaded == 2);
+  CHECK(ReadFile(tmp.path() / "appendonlydir" / "appendonly.aof.manifest")
+            .starts_with("file appendonly.aof.2.base.aof seq 2 type b\n"));
+  server::ClientState client;
+  client.authenticated = true;
+  CHECK(RunIn(context, client, {"GET", "s"}) == "$1\r\nv\r\n");
+  CHECK(std::stoll(RunIn(context, client, {"TTL", "s"}).substr(1)) > 900);
+  CHECK(std::stoll(RunIn(context, client, {"TTL", "l"}).substr(1)) > 400);
+  CHECK(RunIn(context, client, {"LRANGE", "l", "0", "-1"}) ==
+        "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n");
+  CHECK(RunIn(context, client, {"SCARD", "set"}) == ":2\r\n");
+  CHECK(RunIn(context, client, {"ZSCORE", "z", "b"}) == "$3\r\n2.5\r\n");
+  CHECK(RunIn(context, client, {"HGET", "h", "f"}) == "$1\r\nv\r\n");
+  CHECK(RunIn(context, client, {"GET", "n"}) == "$1\r\n1\r\n");
+  CHECK(RunIn(context, client, {"SELECT", "3"}) == "+OK\r\n");
+  CHECK(RunIn(context, client, {"GET", "in3"}) == "$1\r\nx\r\n");
+  CHECK(RunIn(context, client, {"LPOP", "l3"}) == "$1\r\ny\r\n");
+}
+
+TEST_CASE("AOF: an AOF written by rowcached loads into redis-server 7.0", "[protocol][aof]") {
+  TempDir tmp;
+  {
+    AofServer server(tmp.path().string());
+    RespClient client(server.port());
+    CHECK(client.Command({"SET", "a", "1"}).raw == "+OK\r\n");
+    CHECK(client.Command({"SELECT", "2"}).raw == "+OK\r\n");
+    CHECK(client.Command({"RPUSH", "l", "x", "y"}).raw == ":2\r\n");
+  }
+  RedisServer redis(tmp.path());
+  RespClient c(redis.port());
+  CHECK(c.Command({"GET", "a"}).raw == "$1\r\n1\r\n");
+  CHECK(c.Command({"SELECT", "2"}).raw == "+OK\r\n");
+  CHECK(c.Command({"LRANGE", "l", "0", "-1"}).raw == "*2\r\n$1\r\nx\r\n$1\r\ny\r\n");
+}
+
+}  // namespace
+}  // namespace rowcached::protocol_test
