@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <bit>
 #include <chrono>
+#if !defined(__SANITIZE_THREAD__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace rowcached::server {
 namespace {
@@ -79,6 +84,42 @@ void Keyspace::RemoveExpired(Table& table, int db, std::string_view key, uint64_
   if (expired_hook_) expired_hook_(db, gone->key());
   Entry::Free(gone);
 }
+
+#if !defined(__SANITIZE_THREAD__)
+namespace {
+// About as long as a multi-key command holds its shards (a few microseconds).
+constexpr int kShardSpins = 200;
+
+void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+int* FutexWord(std::atomic<int>& a) { return reinterpret_cast<int*>(&a); }
+}  // namespace
+
+void ShardMutex::LockSlow() {
+  int c = 0;
+  for (int i = 0; i < kShardSpins; ++i) {
+    CpuRelax();
+    c = state_.load(std::memory_order_relaxed);
+    if (c == 0 && state_.compare_exchange_weak(c, 1, std::memory_order_acquire)) return;
+  }
+  // Park: mark the lock contended (2) so that its holder wakes a sleeper when it unlocks.
+  c = state_.exchange(2, std::memory_order_acquire);
+  while (c != 0) {
+    syscall(SYS_futex, FutexWord(state_), FUTEX_WAIT_PRIVATE, 2, nullptr, nullptr, 0);
+    c = state_.exchange(2, std::memory_order_acquire);
+  }
+}
+
+void ShardMutex::Wake() {
+  syscall(SYS_futex, FutexWord(state_), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+#endif
 
 void ShardLocks::Acquire(Keyspace& ks, uint64_t want) {
   ks_ = &ks;

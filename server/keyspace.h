@@ -51,13 +51,39 @@ class ShardMutex {
   void lock() {
     while (locked_.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
   }
+  bool try_lock() { return !locked_.exchange(true, std::memory_order_acquire); }
   void unlock() { locked_.store(false, std::memory_order_release); }
 
  private:
   std::atomic<bool> locked_{false};
 };
 #else
-using ShardMutex = std::mutex;
+// A shard is held for one command, a microsecond or a few. Two I/O threads that want the same
+// shard (a hot key, or multi-key commands whose shards overlap) would otherwise put the loser to
+// sleep in the kernel and pay a wake-up on every collision, which costs more than the command
+// itself: the waiter spins for about as long as a command takes before it parks on a futex
+// (Drepper's "Futexes Are Tricky", mutex 2: 0 free, 1 held, 2 held with sleepers).
+class ShardMutex {
+ public:
+  void lock() {
+    int c = 0;
+    if (state_.compare_exchange_strong(c, 1, std::memory_order_acquire)) return;
+    LockSlow();
+  }
+  bool try_lock() {
+    int c = 0;
+    return state_.compare_exchange_strong(c, 1, std::memory_order_acquire);
+  }
+  void unlock() {
+    if (state_.exchange(0, std::memory_order_release) == 2) Wake();
+  }
+
+ private:
+  void LockSlow();
+  void Wake();
+
+  std::atomic<int> state_{0};
+};
 #endif
 
 class Keyspace {
