@@ -64,8 +64,9 @@ bool LexRange::Empty() const {
 // Nodes
 
 ZSetObject::Node* ZSetObject::NewNode(int height, double score, std::string_view member) {
-  void* mem = ::operator new(sizeof(Node) + static_cast<size_t>(height) * sizeof(Node::Level));
-  Node* n = static_cast<Node*>(mem);
+  const size_t levels_bytes = static_cast<size_t>(height) * sizeof(Node::Level);
+  void* mem = ::operator new(levels_bytes + sizeof(Node));
+  Node* n = reinterpret_cast<Node*>(static_cast<char*>(mem) + levels_bytes);
   new (&n->member_) std::string(member);
   n->score_ = score;
   n->backward_ = nullptr;
@@ -77,8 +78,9 @@ ZSetObject::Node* ZSetObject::NewNode(int height, double score, std::string_view
 }
 
 void ZSetObject::FreeNode(Node* node) {
+  const size_t levels_bytes = static_cast<size_t>(node->height_) * sizeof(Node::Level);
   node->member_.~basic_string();
-  ::operator delete(node);
+  ::operator delete(reinterpret_cast<char*>(node) - levels_bytes);
 }
 
 // The header starts one level high and grows with the tallest node: a small set does not pay for

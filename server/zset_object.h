@@ -85,8 +85,16 @@ class ZSetObject final : public Object {
       Node* forward;
       size_t span;  // elements the link jumps over, counting its target
     };
-    Level* levels() { return reinterpret_cast<Level*>(this + 1); }
-    const Level* levels() const { return reinterpret_cast<const Level*>(this + 1); }
+    // The levels lie in memory just before the node, level 0 nearest: a search step reads the
+    // next node's score and then its link at the same level, and for the low levels, where most
+    // steps are, both are in one cache line.
+    template <typename L>
+    struct LevelsBefore {
+      L* end;
+      L& operator[](int i) const { return end[-1 - i]; }
+    };
+    LevelsBefore<Level> levels() { return {reinterpret_cast<Level*>(this)}; }
+    LevelsBefore<const Level> levels() const { return {reinterpret_cast<const Level*>(this)}; }
 
     double score_;
     Node* backward_;
