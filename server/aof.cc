@@ -12,6 +12,7 @@
 
 #include "server/aof_files.h"
 #include "server/info.h"
+#include "server/spin.h"
 
 namespace rowcached::server {
 
@@ -136,7 +137,7 @@ AppendOnlyFile::~AppendOnlyFile() {
     std::lock_guard l(mu_);
     stop_writer_ = true;  // after its waiters: the loop leaves only once none is left
   }
-  cv_.notify_all();
+  writer_cv_.notify_all();
   if (writer_thread_.joinable()) writer_thread_.join();
   std::string error;
   if (!Flush(&error)) spdlog::error("AOF: final write failed: {}", error);
@@ -181,14 +182,16 @@ void AppendOnlyFile::AppendLocked(int db, const std::vector<std::string_view>& a
 }
 
 void AppendOnlyFile::Append(int db, const std::vector<std::string_view>& args) {
-  std::lock_guard l(mu_);
+  LockSpinning(mu_);
+  std::lock_guard l(mu_, std::adopt_lock);
   AppendLocked(db, args);
   tl_pending = {instance_id_, buf_start_ + buf_.size()};
 }
 
 void AppendOnlyFile::AppendBatch(
     const std::vector<std::pair<int, std::vector<std::string>>>& commands) {
-  std::lock_guard l(mu_);
+  LockSpinning(mu_);
+  std::lock_guard l(mu_, std::adopt_lock);
   for (const auto& [db, args] : commands) {
     AppendLocked(db, std::vector<std::string_view>(args.begin(), args.end()));
   }
@@ -203,9 +206,22 @@ void AppendOnlyFile::AwaitDurable() {
     return (sync ? synced_ : written_).load(std::memory_order_acquire) >= target;
   };
   if (covered()) return;
-  std::unique_lock l(mu_);
+  std::unique_lock l(mu_, std::defer_lock);
+  LockSpinning(l);
+  bool spun = false;
   while (!covered()) {
     if (writing_) {
+      // Another thread's write() is under way (a few microseconds; an fsync takes far longer):
+      // wait for it spinning rather than asleep, once, then write what it did not cover.
+      if (!sync && !spun) {
+        spun = true;
+        l.unlock();
+        for (int i = 0; i < kShortWaitSpins * 4 && writing_.load(std::memory_order_acquire); ++i) {
+          CpuRelax();
+        }
+        LockSpinning(l);
+        continue;
+      }
       cv_.wait(l);
       continue;
     }
@@ -230,13 +246,13 @@ void AppendOnlyFile::WhenDurable(std::function<void()> done) {
     std::lock_guard l(mu_);
     durable_waiters_.emplace_back(target, std::move(done));
   }
-  cv_.notify_all();
+  writer_cv_.notify_all();
 }
 
 void AppendOnlyFile::WriterLoop() {
   std::unique_lock l(mu_);
   while (true) {
-    cv_.wait(l, [this] { return (stop_writer_ || !durable_waiters_.empty()) && !writing_; });
+    writer_cv_.wait(l, [this] { return (stop_writer_ || !durable_waiters_.empty()) && !writing_; });
     if (durable_waiters_.empty()) return;  // stopping, nobody waits
     // Everything buffered now: every waiter's commands and whatever else came meanwhile.
     if (synced_.load(std::memory_order_relaxed) < buf_start_ + buf_.size()) {
@@ -313,6 +329,7 @@ bool AppendOnlyFile::WriteBufferLocked(std::unique_lock<std::mutex>& l, bool syn
     ok = false;
   }
   cv_.notify_all();
+  if (!durable_waiters_.empty()) writer_cv_.notify_all();
   return ok;
 }
 

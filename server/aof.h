@@ -159,12 +159,15 @@ class AppendOnlyFile final : public CommandLog {
 
   // Guards the buffer, the current file and the offsets' writers.
   mutable std::mutex mu_;
-  std::condition_variable cv_;        // a writer finished
+  std::condition_variable cv_;  // a writer finished
+  // The writer thread's own: a durable waiter arrived, a write ended with waiters left, or stop
+  // (not every write, which under everysec happens once per I/O round and has no waiters).
+  std::condition_variable writer_cv_;
   std::string buf_;                   // appended, not yet handed to write()
   std::string spare_;                 // the writer's buffer, kept for its capacity
   uint64_t buf_start_ = 0;            // logical offset of buf_[0] (bytes appended since open)
   int selected_db_ = -1;              // the database of the current file's last command
-  bool writing_ = false;              // a writer is doing I/O with mu_ released
+  std::atomic<bool> writing_{false};  // a writer is doing I/O with mu_ released (set under mu_)
   std::shared_ptr<File> file_;        // the current increment file
   std::atomic<uint64_t> written_{0};  // logical offset handed to the kernel
   std::atomic<uint64_t> synced_{0};   // logical offset fsynced

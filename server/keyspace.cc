@@ -9,6 +9,8 @@
 #include <unistd.h>
 #endif
 
+#include "server/spin.h"
+
 namespace rowcached::server {
 namespace {
 
@@ -87,23 +89,12 @@ void Keyspace::RemoveExpired(Table& table, int db, std::string_view key, uint64_
 
 #if !defined(__SANITIZE_THREAD__)
 namespace {
-// About as long as a multi-key command holds its shards (a few microseconds).
-constexpr int kShardSpins = 200;
-
-void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 int* FutexWord(std::atomic<int>& a) { return reinterpret_cast<int*>(&a); }
 }  // namespace
 
 void ShardMutex::LockSlow() {
   int c = 0;
-  for (int i = 0; i < kShardSpins; ++i) {
+  for (int i = 0; i < kShortWaitSpins; ++i) {
     CpuRelax();
     c = state_.load(std::memory_order_relaxed);
     if (c == 0 && state_.compare_exchange_weak(c, 1, std::memory_order_acquire)) return;

@@ -61,8 +61,8 @@ class ShardMutex {
 // A shard is held for one command, a microsecond or a few. Two I/O threads that want the same
 // shard (a hot key, or multi-key commands whose shards overlap) would otherwise put the loser to
 // sleep in the kernel and pay a wake-up on every collision, which costs more than the command
-// itself: the waiter spins for about as long as a command takes before it parks on a futex
-// (Drepper's "Futexes Are Tricky", mutex 2: 0 free, 1 held, 2 held with sleepers).
+// itself: the waiter spins for about as long as a command takes (server/spin.h) before it parks
+// on a futex (Drepper's "Futexes Are Tricky", mutex 2: 0 free, 1 held, 2 held with sleepers).
 class ShardMutex {
  public:
   void lock() {
