@@ -98,7 +98,10 @@ class AppendOnlyFile final : public CommandLog {
   void AwaitDurable() override;
   // Under `always`, `done` runs on the AOF's writer thread after its fsync: every I/O thread
   // keeps appending while one fsync runs, and the next fsync covers all of it (the group commit
-  // Redis gets from one fsync per event-loop iteration, pipelined). Otherwise as AwaitDurable.
+  // Redis gets from one fsync per event-loop iteration, pipelined). When fewer rounds wait than
+  // the last fsync released, the writer gathers for up to half an fsync's time first, so that
+  // the clients it just answered are in the next fsync rather than the one after (one client
+  // alone never waits for that). Otherwise as AwaitDurable.
   void WhenDurable(std::function<void()> done) override;
 
   // Writes and fsyncs everything buffered (SHUTDOWN). False with `*error` on failure.
@@ -192,6 +195,7 @@ class AppendOnlyFile final : public CommandLog {
   void WriterLoop();
   std::vector<std::pair<uint64_t, std::function<void()>>> durable_waiters_;  // (offset, done)
   bool stop_writer_ = false;
+  bool gathering_ = false;  // the writer thread waits for more rounds before an fsync
   std::thread writer_thread_;
 
   // The everysec fsync thread.
