@@ -166,11 +166,12 @@ bool AppendOnlyFile::OpenIncr(int64_t seq, bool fresh, std::shared_ptr<File>* ou
   return true;
 }
 
-bool AppendOnlyFile::WriteManifest(const aof::Manifest& manifest, std::string* error) {
+bool AppendOnlyFile::WriteManifest(const aof::Manifest& manifest, std::string* error,
+                                   bool* renamed) {
   const std::string text = manifest.Render();
   return aof_files::WriteFileDurably(
       PathOf(aof::ManifestName(appendfilename_)),
-      [&](int fd, std::string* err) { return aof_files::WriteAll(fd, text, err); }, error);
+      [&](int fd, std::string* err) { return aof_files::WriteAll(fd, text, err); }, error, renamed);
 }
 
 void AppendOnlyFile::AppendLocked(int db, const std::vector<std::string_view>& args) {
@@ -586,9 +587,18 @@ void AppendOnlyFile::RewriteDone(bool ok, int64_t new_base_seq, const std::strin
   for (const auto& f : manifest_.incrs) {
     (f.seq >= first_incr ? next.incrs : obsolete).push_back(f);
   }
-  if (!WriteManifest(next, &error)) {
-    ::unlink(base_path.c_str());
-    return fail("cannot write the manifest: " + error);
+  bool renamed = false;
+  if (!WriteManifest(next, &error, &renamed)) {
+    if (!renamed) {
+      ::unlink(base_path.c_str());
+      return fail("cannot write the manifest: " + error);
+    }
+    // The new manifest is in place and is what a restart reads now, but a crash could still
+    // bring back the old one: keep every file that one lists, as history files the next
+    // rewrite deletes (Redis' 'h' entries).
+    spdlog::warn("AOF rewrite: {}; the previous files are kept until the next rewrite", error);
+    next.history = std::move(obsolete);
+    obsolete.clear();
   }
   manifest_ = std::move(next);
   uint64_t removed = 0;

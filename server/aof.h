@@ -144,7 +144,7 @@ class AppendOnlyFile final : public CommandLog {
   // Opens increment file `seq` for appending.
   // `fresh`: truncate whatever a crashed predecessor left under that name.
   bool OpenIncr(int64_t seq, bool fresh, std::shared_ptr<File>* out, std::string* error);
-  bool WriteManifest(const aof::Manifest& manifest, std::string* error);
+  bool WriteManifest(const aof::Manifest& manifest, std::string* error, bool* renamed = nullptr);
   // at_fork: flushes the buffer into the current increment and starts the next one.
   void SwitchIncrAtFork();
   void RewriteDone(bool ok, int64_t new_base_seq, const std::string& new_base_name,

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -53,7 +54,18 @@ bool MakeDirs(const std::string& path, std::string* error) {
   return true;
 }
 
+namespace {
+std::atomic<FsyncDirFault> fsync_dir_fault{nullptr};
+}  // namespace
+
+void SetFsyncDirFaultForTesting(FsyncDirFault fault) { fsync_dir_fault.store(fault); }
+
 bool FsyncDir(const std::string& dir, std::string* error) {
+  if (FsyncDirFault fault = fsync_dir_fault.load(std::memory_order_acquire);
+      fault != nullptr && fault(dir)) {
+    *error = "cannot fsync directory " + dir + ": Input/output error (injected)";
+    return false;
+  }
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     *error = Errno("cannot open directory", dir);
@@ -126,7 +138,9 @@ bool WriteFileUnder(const std::string& path, const WriteFn& write, std::string* 
   return ok;
 }
 
-bool WriteFileDurably(const std::string& path, const WriteFn& write, std::string* error) {
+bool WriteFileDurably(const std::string& path, const WriteFn& write, std::string* error,
+                      bool* renamed) {
+  if (renamed != nullptr) *renamed = false;
   const std::string dir = DirOf(path);
   const std::string temp = dir + "/temp-" + path.substr(path.rfind('/') + 1);
   if (!WriteFileUnder(temp, write, error)) {
@@ -138,6 +152,7 @@ bool WriteFileDurably(const std::string& path, const WriteFn& write, std::string
     ::unlink(temp.c_str());
     return false;
   }
+  if (renamed != nullptr) *renamed = true;
   return FsyncDir(dir, error);
 }
 

@@ -22,6 +22,10 @@ bool WriteAll(int fd, std::string_view data, std::string* error);
 // Creates `path` and its missing parents.
 bool MakeDirs(const std::string& path, std::string* error);
 bool FsyncDir(const std::string& dir, std::string* error);
+// Fault injection for tests: while a fault is set, FsyncDir fails (as an EIO from the file
+// system would) for each directory it returns true for. nullptr removes it.
+using FsyncDirFault = bool (*)(const std::string& dir);
+void SetFsyncDirFaultForTesting(FsyncDirFault fault);
 // The size of `path`, 0 when it does not exist.
 uint64_t FileSize(const std::string& path);
 // The names of the files in `dir` starting with `prefix` (none when `dir` cannot be read).
@@ -33,7 +37,10 @@ bool ReadFile(const std::string& path, std::string* out, std::string* error);
 bool WriteFileUnder(const std::string& path, const WriteFn& write, std::string* error);
 // Replaces `path` crash-safely: writes "temp-<name>" beside it, fsyncs, renames over `path`,
 // fsyncs the directory. A crash at any point leaves the old `path` or the new one, whole.
-bool WriteFileDurably(const std::string& path, const WriteFn& write, std::string* error);
+// `*renamed` (when given) tells a failure after the rename, when `path` already is the new file
+// but its directory entry may not be on disk: a crash could still bring back the old one.
+bool WriteFileDurably(const std::string& path, const WriteFn& write, std::string* error,
+                      bool* renamed = nullptr);
 
 // Reads and parses the manifest at `path`. A missing file: true with *exists false.
 bool ReadManifest(const std::string& path, aof::Manifest* out, bool* exists, std::string* error);

@@ -604,6 +604,57 @@ TEST_CASE("AOF info lines", "[aof]") {
             size + "\r\naof_base_size:0\r\naof_buffer_length:0\r\n");
 }
 
+// Fails the directory fsync that follows the rename of a manifest naming the second base.
+bool FailAfterManifestNamesBase2(const std::string& dir) {
+  std::string manifest;
+  std::string error;
+  return aof_files::ReadFile(dir + "/appendonly.aof.manifest", &manifest, &error) &&
+         manifest.find("appendonly.aof.2.base.aof") != std::string::npos;
+}
+
+TEST_CASE("AOF rewrite whose manifest's directory fsync fails keeps the files the old one lists",
+          "[aof]") {
+  TempDir tmp;
+  Options o = AofOptions(tmp.str());
+  LoggedServer s(o);
+  FillEveryType(s);
+  std::string error;
+  aof_files::SetFsyncDirFaultForTesting(&FailAfterManifestNamesBase2);
+  REQUIRE(s.aof->StartRewrite(&error) == AppendOnlyFile::RewriteStart::kStarted);
+  CHECK(s.Run({"SET", "during", "1"}) == kOk);
+  s.child.Wait();
+  aof_files::SetFsyncDirFaultForTesting(nullptr);
+  CHECK(s.Run({"SET", "after", "1"}) == kOk);
+  const std::string dir = s.aof->directory();
+  // The new manifest is in place; what the old one lists is still there, as history.
+  CHECK(s.aof->manifest().Render() ==
+        "file appendonly.aof.2.base.aof seq 2 type b\n"
+        "file appendonly.aof.1.base.aof seq 1 type h\n"
+        "file appendonly.aof.1.incr.aof seq 1 type h\n"
+        "file appendonly.aof.2.incr.aof seq 2 type i\n");
+  CHECK(fs::exists(dir + "/appendonly.aof.1.base.aof"));
+  CHECK(fs::exists(dir + "/appendonly.aof.1.incr.aof"));
+  auto h = Reload(o);
+  CheckEveryType(*h);
+  CHECK(h->Run({"GET", "after"}) == Bulk("1"));
+  // A crash that loses the manifest's directory entry brings the old manifest back: it loads.
+  Spit(dir + "/appendonly.aof.manifest",
+       "file appendonly.aof.1.base.aof seq 1 type b\n"
+       "file appendonly.aof.1.incr.aof seq 1 type i\n"
+       "file appendonly.aof.2.incr.aof seq 2 type i\n");
+  auto old = Reload(o);
+  CheckEveryType(*old);
+  CHECK(old->Run({"GET", "during"}) == Bulk("1"));
+  CHECK(old->Run({"GET", "after"}) == Bulk("1"));
+  // The next rewrite deletes the history.
+  REQUIRE(s.aof->StartRewrite(&error) == AppendOnlyFile::RewriteStart::kStarted);
+  s.child.Wait();
+  CHECK_FALSE(fs::exists(dir + "/appendonly.aof.1.base.aof"));
+  CHECK_FALSE(fs::exists(dir + "/appendonly.aof.1.incr.aof"));
+  auto h2 = Reload(o);
+  CheckEveryType(*h2);
+}
+
 }  // namespace
 }  // namespace rowcached::server
 
