@@ -97,6 +97,21 @@ struct ReadRequest {
   std::string pk;
   ReadKind kind;
   std::vector<std::string> fields;  // HGET/HMGET
+  // When the read reached rowcached: whatever was acknowledged before is older.
+  std::chrono::steady_clock::time_point arrived = std::chrono::steady_clock::now();
+};
+
+// One on_timeout = "db" read of a key outside its queue, and the timed-out reads it answers.
+// A read may join it only while its SELECT has not been sent before that read arrived: a
+// SELECT sent earlier may predate a write acknowledged before the read, and would serve the
+// read a row older than that write.
+struct DirectRead {
+  bool sent = false;  // guarded by RowCache::direct_mu_, as are the others
+  std::chrono::steady_clock::time_point sent_at;
+  std::vector<std::pair<std::shared_ptr<const ReadRequest>, std::shared_ptr<server::DeferredReply>>>
+      waiters;
+
+  bool Answers(const ReadRequest& req) const { return !sent || sent_at >= req.arrived; }
 };
 
 // The worker's (or pool thread's) own connection to `db`.
@@ -756,17 +771,7 @@ class RowCache final : public server::KeyInterceptor,
     switch (t.options.on_timeout) {
       case OnTimeout::kDb:
         t.stats.timeouts_db.fetch_add(1, std::memory_order_relaxed);
-        // Off the I/O thread and off the key's queue; the result is served, never installed
-        // (it was read outside the key's order).
-        boost::asio::post(fallback_, [this, req, reply] {
-          FetchResult r = FetchFromDb(ThreadConnection(*db_), *req->table, req->pk);
-          if (r.status == adapters::Status::kOk) {
-            reply->Complete([&](ReplyBuilder& b) { RenderRead(b, *req, r.row.get()); });
-          } else {
-            std::string text = DbErrorText(r.status, r.message);
-            reply->Complete([&](ReplyBuilder& b) { b.Error(text); });
-          }
-        });
+        ReadDirectly(req, reply);
         return;
       case OnTimeout::kStale:
         if (stale) {
@@ -780,6 +785,50 @@ class RowCache final : public server::KeyInterceptor,
         reply->Complete([](ReplyBuilder& r) { r.Error("TRYAGAIN read timed out"); });
         return;
     }
+  }
+
+  // The on_timeout = "db" fallback: off the I/O thread and off the key's queue; the result is
+  // served, never installed (it was read outside the key's order). Timed-out reads of one key
+  // share one database read when DirectRead::Answers allows (a slow database would otherwise get
+  // one SELECT per waiting client, just when it can least take them).
+  void ReadDirectly(const std::shared_ptr<const ReadRequest>& req,
+                    const std::shared_ptr<server::DeferredReply>& reply) {
+    std::shared_ptr<DirectRead> read;
+    {
+      std::lock_guard l(direct_mu_);
+      auto& slot = direct_reads_[req->key];
+      if (slot && slot->Answers(*req)) {
+        slot->waiters.emplace_back(req, reply);
+        req->table->stats.merged.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      slot = std::make_shared<DirectRead>();
+      slot->waiters.emplace_back(req, reply);
+      read = slot;
+    }
+    boost::asio::post(fallback_, [this, read, req] {
+      {
+        std::lock_guard l(direct_mu_);
+        read->sent = true;
+        read->sent_at = std::chrono::steady_clock::now();
+      }
+      FetchResult r = FetchFromDb(ThreadConnection(*db_), *req->table, req->pk);
+      {
+        std::lock_guard l(direct_mu_);
+        auto it = direct_reads_.find(req->key);
+        if (it != direct_reads_.end() && it->second == read) direct_reads_.erase(it);
+      }
+      // No reader joins once the read is out of the map: the waiters are final.
+      const std::string error =
+          r.status == adapters::Status::kOk ? std::string() : DbErrorText(r.status, r.message);
+      for (auto& [waiter, waiter_reply] : read->waiters) {
+        if (r.status == adapters::Status::kOk) {
+          waiter_reply->Complete([&](ReplyBuilder& b) { RenderRead(b, *waiter, r.row.get()); });
+        } else {
+          waiter_reply->Complete([&](ReplyBuilder& b) { b.Error(error); });
+        }
+      }
+    });
   }
 
   // ---- writes --------------------------------------------------------------------------------
@@ -1204,6 +1253,9 @@ class RowCache final : public server::KeyInterceptor,
   std::unique_ptr<std::atomic<uint64_t>[]> slots_;
   std::atomic<uint64_t> next_generation_{0};
   boost::asio::thread_pool fallback_;
+  std::mutex direct_mu_;
+  // Key -> its on_timeout = "db" read that later timed-out reads may still join.
+  std::unordered_map<std::string, std::shared_ptr<DirectRead>> direct_reads_;  // direct_mu_
 
   std::atomic<int> failures_{0};
   std::atomic<bool> breaker_open_{false};

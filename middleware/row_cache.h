@@ -25,7 +25,9 @@
 //                                         else row = FetchRow(pk)
 //           lock shard: if slot(key) == gen: install row (ttl +- jitter) or negative (negative_ttl)
 //       every waiter: reply from row
-//       deadline passed first: on_timeout = db: FetchRow on the fallback pool (never installed)
+//       deadline passed first: on_timeout = db: FetchRow on the fallback pool (never installed),
+//                                            shared by the key's timed-out reads that arrived
+//                                            before it was sent
 //                                            stale: last row (kept 1 h past its ttl), else
 //                                                   -TRYAGAIN read timed out
 //                                            error: -TRYAGAIN read timed out
@@ -113,7 +115,7 @@ struct TableStats {
   std::atomic<uint64_t> negative_hits{0};   // served "no row" from the negative cache
   std::atomic<uint64_t> misses{0};          // reads that went to the queue
   std::atomic<uint64_t> refreshes{0};       // database reads by refills
-  std::atomic<uint64_t> merged{0};          // reads answered by another read's refill
+  std::atomic<uint64_t> merged{0};          // reads answered by another read's database read
   std::atomic<uint64_t> timeouts_db{0};     // timed out, answered from the database directly
   std::atomic<uint64_t> timeouts_stale{0};  // timed out, answered with the last known row
   std::atomic<uint64_t> timeouts_error{0};  // timed out, answered -TRYAGAIN

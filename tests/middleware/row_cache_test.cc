@@ -242,6 +242,58 @@ TEST_CASE("row cache on_timeout db reads the database directly", "[rowcache][tim
   REQUIRE(Get(blocker) == kOk);
 }
 
+TEST_CASE("row cache on_timeout db: timed-out reads of one key share one database read",
+          "[rowcache][timeout]") {
+  Fixture f([](middleware::Options& o) {
+    OneQueue(middleware::OnTimeout::kDb)(o);
+    o.fallback_threads = 1;
+  });
+  std::shared_ptr<adapters::Gate> gate;
+  std::future<std::string> blocker;
+  HoldTheQueue(f, &gate, &blocker);
+  // The one fallback thread is busy with key 3's direct read, so key 1's waits unsent while
+  // every read of key 1 times out.
+  auto busy = f.faults().Hold(Call::kFetchRow, "3", HoldPoint::kBeforeDatabase);
+  auto read3 = f.h().Start({"ROW.GET", "products", "3"});
+  REQUIRE(busy->WaitArrived(30s));
+  std::vector<std::future<std::string>> reads;
+  for (int i = 0; i < 50; ++i) reads.push_back(f.h().Start({"ROW.GET", "products", "1"}));
+  reads.push_back(f.h().Start({"HGET", "products:1", "price"}));
+  WaitFor([&] { return f.stats().timeouts_db.load() == 52; }, "52 timed-out reads");
+  busy->Release();
+  REQUIRE(Get(read3) == RowReply(3, "p3", "3.50", 30));
+  for (int i = 0; i < 50; ++i) REQUIRE(Get(reads[i]) == RowReply(1, "p1", "1.50", 10));
+  REQUIRE(Get(reads[50]) == Bulk("1.50"));
+  // One direct read of key 1 (its queued refill is still behind the held write).
+  REQUIRE(f.faults().calls(Call::kFetchRow, "1") == 1);
+  REQUIRE(f.stats().merged == 50);
+  gate->Release();
+  REQUIRE(Get(blocker) == kOk);
+}
+
+TEST_CASE("row cache on_timeout db: a read never joins a database read sent before it arrived",
+          "[rowcache][timeout][coherency]") {
+  Fixture f(OneQueue(middleware::OnTimeout::kDb));
+  std::shared_ptr<adapters::Gate> gate;
+  std::future<std::string> blocker;
+  HoldTheQueue(f, &gate, &blocker);
+  // The first direct read has read the old price and is held before returning it.
+  auto held = f.faults().Hold(Call::kFetchRow, "1", HoldPoint::kAfterDatabase);
+  auto before = f.h().Start({"HGET", "products:1", "price"});
+  REQUIRE(held->WaitArrived(30s));
+  // The application changes the row itself; the change is committed before the next read.
+  f.Sql("UPDATE products SET price = '1.99' WHERE id = 1");
+  auto after = f.h().Start({"HGET", "products:1", "price"});
+  // Sharing the held read would serve the old price: a second database read must be made.
+  REQUIRE(held->WaitArrived(30s, 2));
+  held->Release();
+  REQUIRE(Get(before) == Bulk("1.50"));  // its read began before the change
+  REQUIRE(Get(after) == Bulk("1.99"));
+  REQUIRE(f.stats().merged == 0);
+  gate->Release();
+  REQUIRE(Get(blocker) == kOk);
+}
+
 TEST_CASE("row cache on_timeout error answers TRYAGAIN", "[rowcache][timeout]") {
   Fixture f(OneQueue(middleware::OnTimeout::kError));
   std::shared_ptr<adapters::Gate> gate;
