@@ -163,7 +163,7 @@ void Dispatch(ServerContext& server, ClientState& client, const std::vector<std:
   }
 
   client.last_command.store(spec->name.c_str(), std::memory_order_relaxed);
-  server.stats().total_commands_processed.fetch_add(1, std::memory_order_relaxed);
+  server.stats().total_commands_processed.Add();
 
   // Commands that run commands (EXEC) dispatch them while holding shard locks: only the
   // outermost Dispatch serves blocked clients, once its locks are released.
@@ -190,7 +190,7 @@ void ExecuteQueued(ServerContext& server, ClientState& client,
   const CommandSpec* spec = ResolveCommand(server, args, reply);
   if (spec == nullptr) return;
   client.last_command.store(spec->name.c_str(), std::memory_order_relaxed);
-  server.stats().total_commands_processed.fetch_add(1, std::memory_order_relaxed);
+  server.stats().total_commands_processed.Add();
   ShardLocks locks;
   CommandContext ctx{args, reply, client, server, *spec, locks, nullptr};
   RunBuiltin(ctx);

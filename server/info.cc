@@ -98,15 +98,15 @@ void StatsSection(ServerContext& s, std::string* out) {
   auto& st = s.stats();
   auto& ks = s.keyspace().stats();
   InfoLine(out, "total_connections_received", st.total_connections_received.load());
-  InfoLine(out, "total_commands_processed", st.total_commands_processed.load());
+  InfoLine(out, "total_commands_processed", st.total_commands_processed.Load());
   InfoLine(out, "instantaneous_ops_per_sec", st.instantaneous_ops_per_sec.load());
-  InfoLine(out, "total_net_input_bytes", st.total_net_input_bytes.load());
-  InfoLine(out, "total_net_output_bytes", st.total_net_output_bytes.load());
+  InfoLine(out, "total_net_input_bytes", st.total_net_input_bytes.Load());
+  InfoLine(out, "total_net_output_bytes", st.total_net_output_bytes.Load());
   InfoLine(out, "rejected_connections", st.rejected_connections.load());
   InfoLine(out, "expired_keys", ks.expired_keys.load());
   InfoLine(out, "evicted_keys", ks.evicted_keys.load());
-  InfoLine(out, "keyspace_hits", ks.keyspace_hits.load());
-  InfoLine(out, "keyspace_misses", ks.keyspace_misses.load());
+  InfoLine(out, "keyspace_hits", ks.keyspace_hits.Load());
+  InfoLine(out, "keyspace_misses", ks.keyspace_misses.Load());
   InfoLine(out, "pubsub_channels", 0);
   InfoLine(out, "pubsub_patterns", 0);
 }

@@ -174,8 +174,7 @@ Entry* Db::Find(std::string_view key, bool count_stats, bool touch) {
   Entry* e = t.Find(key, h);
   if (e != nullptr && Expired(t, e, h)) e = nullptr;
   if (count_stats) {
-    (e ? ks_->stats().keyspace_hits : ks_->stats().keyspace_misses)
-        .fetch_add(1, std::memory_order_relaxed);
+    (e ? ks_->stats().keyspace_hits : ks_->stats().keyspace_misses).Add();
   }
   if (e != nullptr && touch) Touch(e, h);
   return e;

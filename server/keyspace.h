@@ -28,13 +28,14 @@
 #include "server/entry.h"
 #include "server/eviction_policy.h"
 #include "server/status.h"
+#include "server/striped_counter.h"
 #include "server/table.h"
 
 namespace rowcached::server {
 
 struct KeyspaceStats {
-  std::atomic<uint64_t> keyspace_hits{0};
-  std::atomic<uint64_t> keyspace_misses{0};
+  StripedCounter keyspace_hits;
+  StripedCounter keyspace_misses;
   std::atomic<uint64_t> expired_keys{0};
   std::atomic<uint64_t> evicted_keys{0};
 };

@@ -195,7 +195,7 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
       return;
     }
     in_len_ += n;
-    server_.stats().total_net_input_bytes.fetch_add(n, std::memory_order_relaxed);
+    server_.stats().total_net_input_bytes.Add(n);
     if (in_len_ - in_start_ > query_limit_) {
       spdlog::warn("closing client {} that reached max query buffer length", state_.addr);
       Close();
@@ -273,7 +273,7 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
       Close();
       return;
     }
-    server_.stats().total_net_output_bytes.fetch_add(n, std::memory_order_relaxed);
+    server_.stats().total_net_output_bytes.Add(n);
     if (n == out_.size()) {
       out_.clear();
       if (out_.capacity() > 1024 * 1024) out_.shrink_to_fit();
@@ -291,7 +291,7 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
 
   void OnWrite(const boost::system::error_code& ec, size_t n) {
     writing_ = false;
-    server_.stats().total_net_output_bytes.fetch_add(n, std::memory_order_relaxed);
+    server_.stats().total_net_output_bytes.Add(n);
     wbuf_.clear();
     if (wbuf_.capacity() > 1024 * 1024) wbuf_.shrink_to_fit();
     if (ec) {
@@ -444,7 +444,7 @@ struct NetworkServer::Impl {
       auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::steady_clock::now().time_since_epoch())
                      .count();
-      samples[sample_i % samples.size()] = {now, context.stats().total_commands_processed.load()};
+      samples[sample_i % samples.size()] = {now, context.stats().total_commands_processed.Load()};
       ++sample_i;
       if (sample_i > 1) {
         auto newest = samples[(sample_i - 1) % samples.size()];

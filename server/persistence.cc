@@ -91,7 +91,7 @@ bool Persistence::Load(std::string* error) {
     spdlog::info("no saved data in {}: starting empty", o.dir);
   }
   // Replayed commands are not the clients' commands, nor changes still to save.
-  server_.stats().total_commands_processed.store(0, std::memory_order_relaxed);
+  server_.stats().total_commands_processed.Reset();
   {
     std::lock_guard l(mu_);
     dirty_at_last_save_ = server_.dirty();

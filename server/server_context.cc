@@ -55,13 +55,13 @@ std::vector<std::shared_ptr<ClientHandle>> ServerContext::Clients() const {
 }
 
 void ServerContext::ResetStats() {
-  stats_.total_commands_processed = 0;
+  stats_.total_commands_processed.Reset();
   stats_.total_connections_received = 0;
   stats_.rejected_connections = 0;
-  stats_.total_net_input_bytes = 0;
-  stats_.total_net_output_bytes = 0;
-  keyspace_.stats().keyspace_hits = 0;
-  keyspace_.stats().keyspace_misses = 0;
+  stats_.total_net_input_bytes.Reset();
+  stats_.total_net_output_bytes.Reset();
+  keyspace_.stats().keyspace_hits.Reset();
+  keyspace_.stats().keyspace_misses.Reset();
   keyspace_.stats().expired_keys = 0;
   keyspace_.stats().evicted_keys = 0;
 }

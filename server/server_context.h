@@ -22,6 +22,7 @@
 #include "server/keyspace.h"
 #include "server/options.h"
 #include "server/pubsub.h"
+#include "server/striped_counter.h"
 #include "server/watch.h"
 
 namespace rowcached::server {
@@ -30,11 +31,11 @@ inline constexpr const char* kRedisCompatVersion = "7.0.15";
 extern const char* const kRowcachedVersion;
 
 struct ServerStats {
-  std::atomic<uint64_t> total_commands_processed{0};
+  StripedCounter total_commands_processed;
   std::atomic<uint64_t> total_connections_received{0};
   std::atomic<uint64_t> rejected_connections{0};
-  std::atomic<uint64_t> total_net_input_bytes{0};
-  std::atomic<uint64_t> total_net_output_bytes{0};
+  StripedCounter total_net_input_bytes;
+  StripedCounter total_net_output_bytes;
   std::atomic<int64_t> connected_clients{0};
   std::atomic<uint64_t> instantaneous_ops_per_sec{0};
 };
@@ -77,8 +78,8 @@ class ServerContext {
   ServerStats& stats() { return stats_; }
   // Changes to the keyspace since start (Redis' server.dirty): every KeyModified counts one
   // (notify.h). Monotonic; what the `save` rules compare against.
-  uint64_t dirty() const { return dirty_.load(std::memory_order_relaxed); }
-  void AddDirty(uint64_t n) { dirty_.fetch_add(n, std::memory_order_relaxed); }
+  uint64_t dirty() const { return dirty_.Load(); }
+  void AddDirty(uint64_t n) { dirty_.Add(n); }
   const Clock& clock() const { return *clock_; }
   int64_t start_ms() const { return start_ms_; }
 
@@ -161,7 +162,7 @@ class ServerContext {
   Keyspace keyspace_;
   Registry registry_;
   ServerStats stats_;
-  std::atomic<uint64_t> dirty_{0};
+  StripedCounter dirty_;
   Evictor evictor_;
   std::atomic<uint32_t> notify_flags_{0};
   std::atomic<int64_t> proto_max_bulk_len_{0};

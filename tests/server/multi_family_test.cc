@@ -297,7 +297,7 @@ TEST_CASE("WATCH and expiry follow Redis 7.0", "[multi]") {
 
 TEST_CASE("queued commands are counted when EXEC runs them", "[multi]") {
   CommandHarness h;
-  auto processed = [&] { return h.server().stats().total_commands_processed.load(); };
+  auto processed = [&] { return h.server().stats().total_commands_processed.Load(); };
   uint64_t before = processed();
   h.Run({"MULTI"});
   h.Run({"SET", "a", "1"});

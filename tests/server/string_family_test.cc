@@ -48,8 +48,8 @@ int64_t Pttl(CommandHarness& h, std::string_view key) {
   });
 }
 
-uint64_t Hits(CommandHarness& h) { return h.server().keyspace().stats().keyspace_hits.load(); }
-uint64_t Misses(CommandHarness& h) { return h.server().keyspace().stats().keyspace_misses.load(); }
+uint64_t Hits(CommandHarness& h) { return h.server().keyspace().stats().keyspace_hits.Load(); }
+uint64_t Misses(CommandHarness& h) { return h.server().keyspace().stats().keyspace_misses.Load(); }
 
 std::string Pair(int64_t a, int64_t b) { return Arr({Int(a), Int(b)}); }
 
