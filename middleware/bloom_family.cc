@@ -279,48 +279,15 @@ void CmdInfo(CommandContext& ctx) {
 void RegisterBloomFamily(server::Registry& registry) {
   // Arities: RedisBloom checks them in each command; the lower bounds go in the table, the upper
   // ones (BF.RESERVE 7, BF.INFO 3) in the Cmd functions.
-  registry.Add({.name = "bf.reserve",
-                .flags = server::kWrite | server::kDenyOom,
-                .arity = -4,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdReserve});
-  registry.Add({.name = "bf.add",
-                .flags = server::kWrite | server::kDenyOom,
-                .arity = 3,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdAdd});
-  registry.Add({.name = "bf.madd",
-                .flags = server::kWrite | server::kDenyOom,
-                .arity = -3,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdMAdd});
-  registry.Add({.name = "bf.exists",
-                .flags = server::kReadOnly | server::kFast,
-                .arity = 3,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdExists});
-  registry.Add({.name = "bf.mexists",
-                .flags = server::kReadOnly | server::kFast,
-                .arity = -3,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdMExists});
-  registry.Add({.name = "bf.info",
-                .flags = server::kReadOnly | server::kFast,
-                .arity = -2,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdInfo});
+  static constexpr server::CommandRow kCommands[] = {
+      {"bf.reserve", server::kWrite | server::kDenyOom, -4, 1, 1, 1, CmdReserve},
+      {"bf.add", server::kWrite | server::kDenyOom, 3, 1, 1, 1, CmdAdd},
+      {"bf.madd", server::kWrite | server::kDenyOom, -3, 1, 1, 1, CmdMAdd},
+      {"bf.exists", server::kReadOnly | server::kFast, 3, 1, 1, 1, CmdExists},
+      {"bf.mexists", server::kReadOnly | server::kFast, -3, 1, 1, 1, CmdMExists},
+      {"bf.info", server::kReadOnly | server::kFast, -2, 1, 1, 1, CmdInfo},
+  };
+  registry.AddAll(kCommands);
 }
 
 }  // namespace rowcached::middleware

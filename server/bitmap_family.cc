@@ -564,55 +564,16 @@ void CmdBitField(CommandContext& ctx) {
 // Flags, arities and key positions as Redis 7.0's command table (COMMAND INFO).
 void RegisterBitmapFamily(Registry& registry) {
   constexpr uint32_t kWriteM = kWrite | kDenyOom;
-  registry.Add({.name = "setbit",
-                .flags = kWriteM,
-                .arity = 4,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdSetBit});
-  registry.Add({.name = "getbit",
-                .flags = kReadOnly | kFast,
-                .arity = 3,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdGetBit});
-  registry.Add({.name = "bitcount",
-                .flags = kReadOnly,
-                .arity = -2,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdBitCount});
-  registry.Add({.name = "bitpos",
-                .flags = kReadOnly,
-                .arity = -3,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdBitPos});
-  registry.Add({.name = "bitop",
-                .flags = kWriteM,
-                .arity = -4,
-                .first_key = 2,
-                .last_key = -1,
-                .key_step = 1,
-                .handler = CmdBitOp});
-  registry.Add({.name = "bitfield",
-                .flags = kWriteM,
-                .arity = -2,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdBitField<false>});
-  registry.Add({.name = "bitfield_ro",
-                .flags = kReadOnly | kFast,
-                .arity = -2,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdBitField<true>});
+  static constexpr CommandRow kCommands[] = {
+      {"setbit", kWriteM, 4, 1, 1, 1, CmdSetBit},
+      {"getbit", kReadOnly | kFast, 3, 1, 1, 1, CmdGetBit},
+      {"bitcount", kReadOnly, -2, 1, 1, 1, CmdBitCount},
+      {"bitpos", kReadOnly, -3, 1, 1, 1, CmdBitPos},
+      {"bitop", kWriteM, -4, 2, -1, 1, CmdBitOp},
+      {"bitfield", kWriteM, -2, 1, 1, 1, CmdBitField<false>},
+      {"bitfield_ro", kReadOnly | kFast, -2, 1, 1, 1, CmdBitField<true>},
+  };
+  registry.AddAll(kCommands);
 }
 
 }  // namespace rowcached::server

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,10 +65,27 @@ struct CommandSpec {
   }
 };
 
+// One command without subcommands as a row of a family's constexpr table, registered with
+// Registry::AddAll: {name, flags, arity, first_key, last_key, key_step, handler}. The fields mean
+// what CommandSpec's do; every one is written in the table (key_step too), so a row reads as the
+// command's whole spec. The handler is a plain function pointer so that tables are constexpr;
+// commands whose handler binds state, or that have subcommands, use Registry::Add.
+struct CommandRow {
+  const char* name;
+  uint32_t flags;
+  int arity;
+  int first_key;
+  int last_key;
+  int key_step;
+  void (*handler)(CommandContext& ctx);
+};
+
 class Registry {
  public:
   // Adds or replaces a command (replacing lets an extension wrap a built-in one).
   void Add(CommandSpec spec);
+  // Adds each row as a CommandSpec, in order.
+  void AddAll(std::span<const CommandRow> rows);
   // Finds by name, case-insensitively; nullptr when unknown.
   const CommandSpec* Find(std::string_view name) const;
   const std::vector<std::unique_ptr<CommandSpec>>& all() const { return specs_; }

@@ -473,39 +473,25 @@ void RegisterHashFamily(Registry& registry) {
   // Flags, arities and key positions as in Redis 7.0's command table (every hash command names
   // one key, at position 1): the dispatcher locks that key's shard, and the middleware's
   // KeyInterceptor finds table keys by these positions.
-  struct Row {
-    const char* name;
-    uint32_t flags;
-    int arity;
-    void (*handler)(CommandContext&);
+  static constexpr CommandRow kCommands[] = {
+      {"hset", kWrite | kDenyOom | kFast, -4, 1, 1, 1, CmdHSet},
+      {"hsetnx", kWrite | kDenyOom | kFast, 4, 1, 1, 1, CmdHSetNx},
+      {"hget", kReadOnly | kFast, 3, 1, 1, 1, CmdHGet},
+      {"hmget", kReadOnly | kFast, -3, 1, 1, 1, CmdHMGet},
+      {"hmset", kWrite | kDenyOom | kFast, -4, 1, 1, 1, CmdHMSet},
+      {"hgetall", kReadOnly, 2, 1, 1, 1, CmdHGetAll},
+      {"hdel", kWrite | kFast, -3, 1, 1, 1, CmdHDel},
+      {"hexists", kReadOnly | kFast, 3, 1, 1, 1, CmdHExists},
+      {"hlen", kReadOnly | kFast, 2, 1, 1, 1, CmdHLen},
+      {"hstrlen", kReadOnly | kFast, 3, 1, 1, 1, CmdHStrLen},
+      {"hkeys", kReadOnly, 2, 1, 1, 1, CmdHKeys},
+      {"hvals", kReadOnly, 2, 1, 1, 1, CmdHVals},
+      {"hincrby", kWrite | kDenyOom | kFast, 4, 1, 1, 1, CmdHIncrBy},
+      {"hincrbyfloat", kWrite | kDenyOom | kFast, 4, 1, 1, 1, CmdHIncrByFloat},
+      {"hrandfield", kReadOnly, -2, 1, 1, 1, CmdHRandField},
+      {"hscan", kReadOnly, -3, 1, 1, 1, CmdHScan},
   };
-  static constexpr Row kCommands[] = {
-      {"hset", kWrite | kDenyOom | kFast, -4, CmdHSet},
-      {"hsetnx", kWrite | kDenyOom | kFast, 4, CmdHSetNx},
-      {"hget", kReadOnly | kFast, 3, CmdHGet},
-      {"hmget", kReadOnly | kFast, -3, CmdHMGet},
-      {"hmset", kWrite | kDenyOom | kFast, -4, CmdHMSet},
-      {"hgetall", kReadOnly, 2, CmdHGetAll},
-      {"hdel", kWrite | kFast, -3, CmdHDel},
-      {"hexists", kReadOnly | kFast, 3, CmdHExists},
-      {"hlen", kReadOnly | kFast, 2, CmdHLen},
-      {"hstrlen", kReadOnly | kFast, 3, CmdHStrLen},
-      {"hkeys", kReadOnly, 2, CmdHKeys},
-      {"hvals", kReadOnly, 2, CmdHVals},
-      {"hincrby", kWrite | kDenyOom | kFast, 4, CmdHIncrBy},
-      {"hincrbyfloat", kWrite | kDenyOom | kFast, 4, CmdHIncrByFloat},
-      {"hrandfield", kReadOnly, -2, CmdHRandField},
-      {"hscan", kReadOnly, -3, CmdHScan},
-  };
-  for (const Row& row : kCommands) {
-    registry.Add({.name = row.name,
-                  .flags = row.flags,
-                  .arity = row.arity,
-                  .first_key = 1,
-                  .last_key = 1,
-                  .key_step = 1,
-                  .handler = row.handler});
-  }
+  registry.AddAll(kCommands);
 }
 
 }  // namespace rowcached::server

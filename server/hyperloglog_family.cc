@@ -203,35 +203,14 @@ void CmdPfDebug(CommandContext& ctx) {
 
 // Flags, arities and key positions as Redis 7.0's command table (COMMAND INFO).
 void RegisterHyperLogLogFamily(Registry& registry) {
-  registry.Add({.name = "pfadd",
-                .flags = kWrite | kDenyOom | kFast,
-                .arity = -2,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdPfAdd});
-  // Read-only for Redis though it may store the estimate: it still runs under the key locks.
-  registry.Add({.name = "pfcount",
-                .flags = kReadOnly,
-                .arity = -2,
-                .first_key = 1,
-                .last_key = -1,
-                .key_step = 1,
-                .handler = CmdPfCount});
-  registry.Add({.name = "pfmerge",
-                .flags = kWrite | kDenyOom,
-                .arity = -2,
-                .first_key = 1,
-                .last_key = -1,
-                .key_step = 1,
-                .handler = CmdPfMerge});
-  registry.Add({.name = "pfdebug",
-                .flags = kWrite | kDenyOom | kAdmin,
-                .arity = 3,
-                .first_key = 2,
-                .last_key = 2,
-                .key_step = 1,
-                .handler = CmdPfDebug});
+  static constexpr CommandRow kCommands[] = {
+      {"pfadd", kWrite | kDenyOom | kFast, -2, 1, 1, 1, CmdPfAdd},
+      // Read-only for Redis though it may store the estimate: it still runs under the key locks.
+      {"pfcount", kReadOnly, -2, 1, -1, 1, CmdPfCount},
+      {"pfmerge", kWrite | kDenyOom, -2, 1, -1, 1, CmdPfMerge},
+      {"pfdebug", kWrite | kDenyOom | kAdmin, 3, 2, 2, 1, CmdPfDebug},
+  };
+  registry.AddAll(kCommands);
 }
 
 }  // namespace rowcached::server

@@ -611,139 +611,32 @@ void CmdObjectHelp(CommandContext& ctx) {
 void RegisterKeysFamily(Registry& registry) {
   // Flags, arities and key positions as in Redis 7.0's command table: the dispatcher locks
   // the shards of the keys these positions name.
-  registry.Add({.name = "del",
-                .flags = kWrite,
-                .arity = -2,
-                .first_key = 1,
-                .last_key = -1,
-                .key_step = 1,
-                .handler = CmdDel});
-  registry.Add({.name = "unlink",
-                .flags = kWrite | kFast,
-                .arity = -2,
-                .first_key = 1,
-                .last_key = -1,
-                .key_step = 1,
-                .handler = CmdDel});
-  registry.Add({.name = "exists",
-                .flags = kReadOnly | kFast,
-                .arity = -2,
-                .first_key = 1,
-                .last_key = -1,
-                .key_step = 1,
-                .handler = CmdExists});
-  registry.Add({.name = "touch",
-                .flags = kReadOnly | kFast,
-                .arity = -2,
-                .first_key = 1,
-                .last_key = -1,
-                .key_step = 1,
-                .handler = CmdTouch});
-  registry.Add({.name = "expire",
-                .flags = kWrite | kFast,
-                .arity = -3,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdExpire});
-  registry.Add({.name = "pexpire",
-                .flags = kWrite | kFast,
-                .arity = -3,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdPExpire});
-  registry.Add({.name = "expireat",
-                .flags = kWrite | kFast,
-                .arity = -3,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdExpireAt});
-  registry.Add({.name = "pexpireat",
-                .flags = kWrite | kFast,
-                .arity = -3,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdPExpireAt});
-  registry.Add({.name = "expiretime",
-                .flags = kReadOnly | kFast,
-                .arity = 2,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdExpireTime});
-  registry.Add({.name = "pexpiretime",
-                .flags = kReadOnly | kFast,
-                .arity = 2,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdPExpireTime});
-  registry.Add({.name = "ttl",
-                .flags = kReadOnly | kFast,
-                .arity = 2,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdTtl});
-  registry.Add({.name = "pttl",
-                .flags = kReadOnly | kFast,
-                .arity = 2,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdPTtl});
-  registry.Add({.name = "persist",
-                .flags = kWrite | kFast,
-                .arity = 2,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdPersist});
-  registry.Add({.name = "type",
-                .flags = kReadOnly | kFast,
-                .arity = 2,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdType});
-  registry.Add({.name = "keys", .flags = kReadOnly | kAllShards, .arity = 2, .handler = CmdKeys});
-  registry.Add({.name = "scan", .flags = kReadOnly | kAllShards, .arity = -2, .handler = CmdScan});
-  registry.Add(
-      {.name = "randomkey", .flags = kReadOnly | kAllShards, .arity = 1, .handler = CmdRandomKey});
-  registry.Add({.name = "rename",
-                .flags = kWrite,
-                .arity = 3,
-                .first_key = 1,
-                .last_key = 2,
-                .key_step = 1,
-                .handler = CmdRename});
-  registry.Add({.name = "renamenx",
-                .flags = kWrite | kFast,
-                .arity = 3,
-                .first_key = 1,
-                .last_key = 2,
-                .key_step = 1,
-                .handler = CmdRenameNx});
-  registry.Add({.name = "copy",
-                .flags = kWrite | kDenyOom,
-                .arity = -3,
-                .first_key = 1,
-                .last_key = 2,
-                .key_step = 1,
-                .handler = CmdCopy});
-  // MOVE needs only its key's shard: a shard holds the key's slot in every database.
-  registry.Add({.name = "move",
-                .flags = kWrite | kFast,
-                .arity = 3,
-                .first_key = 1,
-                .last_key = 1,
-                .key_step = 1,
-                .handler = CmdMove});
-  registry.Add(
-      {.name = "swapdb", .flags = kWrite | kFast | kAllShards, .arity = 3, .handler = CmdSwapDb});
+  static constexpr CommandRow kCommands[] = {
+      {"del", kWrite, -2, 1, -1, 1, CmdDel},
+      {"unlink", kWrite | kFast, -2, 1, -1, 1, CmdDel},
+      {"exists", kReadOnly | kFast, -2, 1, -1, 1, CmdExists},
+      {"touch", kReadOnly | kFast, -2, 1, -1, 1, CmdTouch},
+      {"expire", kWrite | kFast, -3, 1, 1, 1, CmdExpire},
+      {"pexpire", kWrite | kFast, -3, 1, 1, 1, CmdPExpire},
+      {"expireat", kWrite | kFast, -3, 1, 1, 1, CmdExpireAt},
+      {"pexpireat", kWrite | kFast, -3, 1, 1, 1, CmdPExpireAt},
+      {"expiretime", kReadOnly | kFast, 2, 1, 1, 1, CmdExpireTime},
+      {"pexpiretime", kReadOnly | kFast, 2, 1, 1, 1, CmdPExpireTime},
+      {"ttl", kReadOnly | kFast, 2, 1, 1, 1, CmdTtl},
+      {"pttl", kReadOnly | kFast, 2, 1, 1, 1, CmdPTtl},
+      {"persist", kWrite | kFast, 2, 1, 1, 1, CmdPersist},
+      {"type", kReadOnly | kFast, 2, 1, 1, 1, CmdType},
+      {"keys", kReadOnly | kAllShards, 2, 0, 0, 0, CmdKeys},
+      {"scan", kReadOnly | kAllShards, -2, 0, 0, 0, CmdScan},
+      {"randomkey", kReadOnly | kAllShards, 1, 0, 0, 0, CmdRandomKey},
+      {"rename", kWrite, 3, 1, 2, 1, CmdRename},
+      {"renamenx", kWrite | kFast, 3, 1, 2, 1, CmdRenameNx},
+      {"copy", kWrite | kDenyOom, -3, 1, 2, 1, CmdCopy},
+      // MOVE needs only its key's shard: a shard holds the key's slot in every database.
+      {"move", kWrite | kFast, 3, 1, 1, 1, CmdMove},
+      {"swapdb", kWrite | kFast | kAllShards, 3, 0, 0, 0, CmdSwapDb},
+  };
+  registry.AddAll(kCommands);
   registry.Add({
       .name = "object",
       .arity = -2,

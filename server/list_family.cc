@@ -698,62 +698,33 @@ void CmdBRPopLPush(CommandContext& ctx) {
 
 void RegisterListFamily(Registry& registry) {
   constexpr uint32_t kW = kWrite | kDenyOom | kFast;
-  auto one_key = [](std::string name, uint32_t flags, int arity, CommandHandler handler) {
-    return CommandSpec{.name = std::move(name),
-                       .flags = flags,
-                       .arity = arity,
-                       .first_key = 1,
-                       .last_key = 1,
-                       .key_step = 1,
-                       .handler = std::move(handler)};
+  static constexpr CommandRow kCommands[] = {
+      {"lpush", kW, -3, 1, 1, 1, CmdLPush},
+      {"rpush", kW, -3, 1, 1, 1, CmdRPush},
+      {"lpushx", kW, -3, 1, 1, 1, CmdLPushX},
+      {"rpushx", kW, -3, 1, 1, 1, CmdRPushX},
+      {"lpop", kWrite | kFast, -2, 1, 1, 1, CmdLPop},
+      {"rpop", kWrite | kFast, -2, 1, 1, 1, CmdRPop},
+      {"llen", kReadOnly | kFast, 2, 1, 1, 1, CmdLLen},
+      {"lrange", kReadOnly, 4, 1, 1, 1, CmdLRange},
+      {"lindex", kReadOnly, 3, 1, 1, 1, CmdLIndex},
+      {"lset", kWrite | kDenyOom, 4, 1, 1, 1, CmdLSet},
+      {"linsert", kWrite | kDenyOom, 5, 1, 1, 1, CmdLInsert},
+      {"lrem", kWrite, 4, 1, 1, 1, CmdLRem},
+      {"ltrim", kWrite, 4, 1, 1, 1, CmdLTrim},
+      {"lpos", kReadOnly, -3, 1, 1, 1, CmdLPos},
+      {"lmove", kWrite | kDenyOom, 5, 1, 2, 1, CmdLMove},
+      {"rpoplpush", kWrite | kDenyOom, 3, 1, 2, 1, CmdRPopLPush},
+      {"blmove", kWrite | kDenyOom | kNoScript, 6, 1, 2, 1, CmdBLMove},
+      {"brpoplpush", kWrite | kDenyOom | kNoScript, 4, 1, 2, 1, CmdBRPopLPush},
+      // Keys from 1 to the one before the timeout.
+      {"blpop", kWrite | kNoScript, -3, 1, -2, 1, CmdBLPop},
+      {"brpop", kWrite | kNoScript, -3, 1, -2, 1, CmdBRPop},
+      // The keys follow numkeys: the handlers lock them.
+      {"lmpop", kWrite | kNoShardLock, -4, 0, 0, 0, CmdLMPop},
+      {"blmpop", kWrite | kNoShardLock, -5, 0, 0, 0, CmdBLMPop},
   };
-  auto two_keys = [](std::string name, uint32_t flags, int arity, CommandHandler handler) {
-    return CommandSpec{.name = std::move(name),
-                       .flags = flags,
-                       .arity = arity,
-                       .first_key = 1,
-                       .last_key = 2,
-                       .key_step = 1,
-                       .handler = std::move(handler)};
-  };
-  registry.Add(one_key("lpush", kW, -3, CmdLPush));
-  registry.Add(one_key("rpush", kW, -3, CmdRPush));
-  registry.Add(one_key("lpushx", kW, -3, CmdLPushX));
-  registry.Add(one_key("rpushx", kW, -3, CmdRPushX));
-  registry.Add(one_key("lpop", kWrite | kFast, -2, CmdLPop));
-  registry.Add(one_key("rpop", kWrite | kFast, -2, CmdRPop));
-  registry.Add(one_key("llen", kReadOnly | kFast, 2, CmdLLen));
-  registry.Add(one_key("lrange", kReadOnly, 4, CmdLRange));
-  registry.Add(one_key("lindex", kReadOnly, 3, CmdLIndex));
-  registry.Add(one_key("lset", kWrite | kDenyOom, 4, CmdLSet));
-  registry.Add(one_key("linsert", kWrite | kDenyOom, 5, CmdLInsert));
-  registry.Add(one_key("lrem", kWrite, 4, CmdLRem));
-  registry.Add(one_key("ltrim", kWrite, 4, CmdLTrim));
-  registry.Add(one_key("lpos", kReadOnly, -3, CmdLPos));
-  registry.Add(two_keys("lmove", kWrite | kDenyOom, 5, CmdLMove));
-  registry.Add(two_keys("rpoplpush", kWrite | kDenyOom, 3, CmdRPopLPush));
-  registry.Add(two_keys("blmove", kWrite | kDenyOom | kNoScript, 6, CmdBLMove));
-  registry.Add(two_keys("brpoplpush", kWrite | kDenyOom | kNoScript, 4, CmdBRPopLPush));
-  // Keys from 1 to the one before the timeout.
-  registry.Add(CommandSpec{.name = "blpop",
-                           .flags = kWrite | kNoScript,
-                           .arity = -3,
-                           .first_key = 1,
-                           .last_key = -2,
-                           .key_step = 1,
-                           .handler = CmdBLPop});
-  registry.Add(CommandSpec{.name = "brpop",
-                           .flags = kWrite | kNoScript,
-                           .arity = -3,
-                           .first_key = 1,
-                           .last_key = -2,
-                           .key_step = 1,
-                           .handler = CmdBRPop});
-  // The keys follow numkeys: the handlers lock them.
-  registry.Add(CommandSpec{
-      .name = "lmpop", .flags = kWrite | kNoShardLock, .arity = -4, .handler = CmdLMPop});
-  registry.Add(CommandSpec{
-      .name = "blmpop", .flags = kWrite | kNoShardLock, .arity = -5, .handler = CmdBLMPop});
+  registry.AddAll(kCommands);
 }
 
 }  // namespace rowcached::server

@@ -121,29 +121,14 @@ void CmdUnwatch(CommandContext& ctx) {
 }  // namespace
 
 void RegisterMultiFamily(Registry& registry) {
-  registry.Add({.name = "multi",
-                .flags = kFast | kLoading | kStale | kNoScript,
-                .arity = 1,
-                .handler = CmdMulti});
-  registry.Add({.name = "exec",
-                .flags = kLoading | kStale | kNoScript | kNoShardLock,
-                .arity = 1,
-                .handler = CmdExec});
-  registry.Add({.name = "discard",
-                .flags = kFast | kLoading | kStale | kNoScript,
-                .arity = 1,
-                .handler = CmdDiscard});
-  registry.Add({.name = "watch",
-                .flags = kFast | kLoading | kStale | kNoScript,
-                .arity = -2,
-                .first_key = 1,
-                .last_key = -1,
-                .key_step = 1,
-                .handler = CmdWatch});
-  registry.Add({.name = "unwatch",
-                .flags = kFast | kLoading | kStale | kNoScript,
-                .arity = 1,
-                .handler = CmdUnwatch});
+  static constexpr CommandRow kCommands[] = {
+      {"multi", kFast | kLoading | kStale | kNoScript, 1, 0, 0, 0, CmdMulti},
+      {"exec", kLoading | kStale | kNoScript | kNoShardLock, 1, 0, 0, 0, CmdExec},
+      {"discard", kFast | kLoading | kStale | kNoScript, 1, 0, 0, 0, CmdDiscard},
+      {"watch", kFast | kLoading | kStale | kNoScript, -2, 1, -1, 1, CmdWatch},
+      {"unwatch", kFast | kLoading | kStale | kNoScript, 1, 0, 0, 0, CmdUnwatch},
+  };
+  registry.AddAll(kCommands);
 }
 
 }  // namespace rowcached::server

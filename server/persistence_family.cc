@@ -53,12 +53,13 @@ void CmdLastsave(CommandContext& ctx) {
 }  // namespace
 
 void RegisterPersistenceFamily(Registry& registry) {
-  // SAVE holds every shard lock while it writes, as Redis' SAVE blocks its only thread.
-  registry.Add(
-      {.name = "save", .flags = kAdmin | kNoScript | kAllShards, .arity = 1, .handler = CmdSave});
-  registry.Add({.name = "bgsave", .flags = kAdmin | kNoScript, .arity = -1, .handler = CmdBgsave});
-  registry.Add(
-      {.name = "lastsave", .flags = kFast | kLoading | kStale, .arity = 1, .handler = CmdLastsave});
+  static constexpr CommandRow kCommands[] = {
+      // SAVE holds every shard lock while it writes, as Redis' SAVE blocks its only thread.
+      {"save", kAdmin | kNoScript | kAllShards, 1, 0, 0, 0, CmdSave},
+      {"bgsave", kAdmin | kNoScript, -1, 0, 0, 0, CmdBgsave},
+      {"lastsave", kFast | kLoading | kStale, 1, 0, 0, 0, CmdLastsave},
+  };
+  registry.AddAll(kCommands);
 }
 
 }  // namespace rowcached::server

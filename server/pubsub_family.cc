@@ -121,15 +121,14 @@ void CmdPubSubHelp(CommandContext& ctx) {
 
 void RegisterPubSubFamily(Registry& registry) {
   constexpr uint32_t kPubSubFlags = kLoading | kStale | kNoScript;
-  registry.Add({.name = "subscribe", .flags = kPubSubFlags, .arity = -2, .handler = CmdSubscribe});
-  registry.Add(
-      {.name = "unsubscribe", .flags = kPubSubFlags, .arity = -1, .handler = CmdUnsubscribe});
-  registry.Add(
-      {.name = "psubscribe", .flags = kPubSubFlags, .arity = -2, .handler = CmdPSubscribe});
-  registry.Add(
-      {.name = "punsubscribe", .flags = kPubSubFlags, .arity = -1, .handler = CmdPUnsubscribe});
-  registry.Add(
-      {.name = "publish", .flags = kLoading | kStale | kFast, .arity = 3, .handler = CmdPublish});
+  static constexpr CommandRow kCommands[] = {
+      {"subscribe", kPubSubFlags, -2, 0, 0, 0, CmdSubscribe},
+      {"unsubscribe", kPubSubFlags, -1, 0, 0, 0, CmdUnsubscribe},
+      {"psubscribe", kPubSubFlags, -2, 0, 0, 0, CmdPSubscribe},
+      {"punsubscribe", kPubSubFlags, -1, 0, 0, 0, CmdPUnsubscribe},
+      {"publish", kLoading | kStale | kFast, 3, 0, 0, 0, CmdPublish},
+  };
+  registry.AddAll(kCommands);
   registry.Add({.name = "pubsub",
                 .arity = -2,
                 .subcommands = {

@@ -29,6 +29,18 @@ std::string ToUpper(std::string_view s) {
   return r;
 }
 
+void Registry::AddAll(std::span<const CommandRow> rows) {
+  for (const CommandRow& row : rows) {
+    Add({.name = row.name,
+         .flags = row.flags,
+         .arity = row.arity,
+         .first_key = row.first_key,
+         .last_key = row.last_key,
+         .key_step = row.key_step,
+         .handler = row.handler});
+  }
+}
+
 void CommandSpec::CollectKeys(const std::vector<std::string_view>& args,
                               std::vector<std::string_view>* keys) const {
   if (first_key <= 0 || static_cast<size_t>(first_key) >= args.size()) return;

@@ -263,42 +263,22 @@ void CmdShutdown(CommandContext& ctx) {
 }  // namespace
 
 void RegisterServerFamily(Registry& registry) {
-  registry.Add({.name = "ping", .flags = kFast | kStale, .arity = -1, .handler = CmdPing});
-  registry.Add({.name = "echo", .flags = kFast, .arity = 2, .handler = CmdEcho});
-  registry.Add({.name = "quit",
-                .flags = kNoAuth | kFast | kLoading | kStale,
-                .arity = -1,
-                .handler = CmdQuit});
-  registry.Add({.name = "reset",
-                .flags = kNoAuth | kFast | kLoading | kStale,
-                .arity = 1,
-                .handler = CmdReset});
-  registry.Add({.name = "auth",
-                .flags = kNoAuth | kFast | kLoading | kStale,
-                .arity = -2,
-                .handler = CmdAuth});
-  registry.Add({.name = "hello",
-                .flags = kNoAuth | kFast | kLoading | kStale,
-                .arity = -1,
-                .handler = CmdHello});
-  registry.Add(
-      {.name = "select", .flags = kFast | kLoading | kStale, .arity = 2, .handler = CmdSelect});
-  registry.Add({.name = "dbsize",
-                .flags = kReadOnly | kFast | kAllShards,
-                .arity = 1,
-                .handler = CmdDbSize});
-  registry.Add(
-      {.name = "flushdb", .flags = kWrite | kNoShardLock, .arity = -1, .handler = CmdFlushDb});
-  registry.Add(
-      {.name = "flushall", .flags = kWrite | kNoShardLock, .arity = -1, .handler = CmdFlushAll});
-  registry.Add(
-      {.name = "time", .flags = kFast | kLoading | kStale, .arity = 1, .handler = CmdTime});
-  registry.Add(
-      {.name = "info", .flags = kLoading | kStale | kNoShardLock, .arity = -1, .handler = CmdInfo});
-  registry.Add({.name = "shutdown",
-                .flags = kAdmin | kLoading | kStale | kNoScript | kAllShards,
-                .arity = -1,
-                .handler = CmdShutdown});
+  static constexpr CommandRow kCommands[] = {
+      {"ping", kFast | kStale, -1, 0, 0, 0, CmdPing},
+      {"echo", kFast, 2, 0, 0, 0, CmdEcho},
+      {"quit", kNoAuth | kFast | kLoading | kStale, -1, 0, 0, 0, CmdQuit},
+      {"reset", kNoAuth | kFast | kLoading | kStale, 1, 0, 0, 0, CmdReset},
+      {"auth", kNoAuth | kFast | kLoading | kStale, -2, 0, 0, 0, CmdAuth},
+      {"hello", kNoAuth | kFast | kLoading | kStale, -1, 0, 0, 0, CmdHello},
+      {"select", kFast | kLoading | kStale, 2, 0, 0, 0, CmdSelect},
+      {"dbsize", kReadOnly | kFast | kAllShards, 1, 0, 0, 0, CmdDbSize},
+      {"flushdb", kWrite | kNoShardLock, -1, 0, 0, 0, CmdFlushDb},
+      {"flushall", kWrite | kNoShardLock, -1, 0, 0, 0, CmdFlushAll},
+      {"time", kFast | kLoading | kStale, 1, 0, 0, 0, CmdTime},
+      {"info", kLoading | kStale | kNoShardLock, -1, 0, 0, 0, CmdInfo},
+      {"shutdown", kAdmin | kLoading | kStale | kNoScript | kAllShards, -1, 0, 0, 0, CmdShutdown},
+  };
+  registry.AddAll(kCommands);
   RegisterConfigCommands(registry);
   RegisterCommandCommands(registry);
 }

@@ -709,41 +709,26 @@ void RegisterSetFamily(Registry& registry) {
   // Flags, arities and key positions as in Redis 7.0's command table: the dispatcher locks the
   // shards of the keys these positions name (all of them for the multi-key commands, which may
   // span shards), and the middleware's KeyInterceptor finds table keys by them.
-  struct Row {
-    const char* name;
-    uint32_t flags;
-    int arity;
-    int first_key, last_key;
-    void (*handler)(CommandContext&);
+  static constexpr CommandRow kCommands[] = {
+      {"sadd", kWrite | kDenyOom | kFast, -3, 1, 1, 1, CmdSAdd},
+      {"srem", kWrite | kFast, -3, 1, 1, 1, CmdSRem},
+      {"smove", kWrite | kFast, 4, 1, 2, 1, CmdSMove},
+      {"sismember", kReadOnly | kFast, 3, 1, 1, 1, CmdSIsMember},
+      {"smismember", kReadOnly | kFast, -3, 1, 1, 1, CmdSMIsMember},
+      {"scard", kReadOnly | kFast, 2, 1, 1, 1, CmdSCard},
+      {"spop", kWrite | kFast, -2, 1, 1, 1, CmdSPop},
+      {"srandmember", kReadOnly, -2, 1, 1, 1, CmdSRandMember},
+      {"sinter", kReadOnly, -2, 1, -1, 1, CmdSInter},
+      {"sintercard", kReadOnly | kNoShardLock, -3, 0, 0, 0, CmdSInterCard},
+      {"sinterstore", kWrite | kDenyOom, -3, 1, -1, 1, CmdSInterStore},
+      {"sunion", kReadOnly, -2, 1, -1, 1, CmdSUnion},
+      {"sunionstore", kWrite | kDenyOom, -3, 1, -1, 1, CmdSUnionStore},
+      {"sdiff", kReadOnly, -2, 1, -1, 1, CmdSDiff},
+      {"sdiffstore", kWrite | kDenyOom, -3, 1, -1, 1, CmdSDiffStore},
+      {"smembers", kReadOnly, 2, 1, 1, 1, CmdSMembers},
+      {"sscan", kReadOnly, -3, 1, 1, 1, CmdSScan},
   };
-  static constexpr Row kCommands[] = {
-      {"sadd", kWrite | kDenyOom | kFast, -3, 1, 1, CmdSAdd},
-      {"srem", kWrite | kFast, -3, 1, 1, CmdSRem},
-      {"smove", kWrite | kFast, 4, 1, 2, CmdSMove},
-      {"sismember", kReadOnly | kFast, 3, 1, 1, CmdSIsMember},
-      {"smismember", kReadOnly | kFast, -3, 1, 1, CmdSMIsMember},
-      {"scard", kReadOnly | kFast, 2, 1, 1, CmdSCard},
-      {"spop", kWrite | kFast, -2, 1, 1, CmdSPop},
-      {"srandmember", kReadOnly, -2, 1, 1, CmdSRandMember},
-      {"sinter", kReadOnly, -2, 1, -1, CmdSInter},
-      {"sintercard", kReadOnly | kNoShardLock, -3, 0, 0, CmdSInterCard},
-      {"sinterstore", kWrite | kDenyOom, -3, 1, -1, CmdSInterStore},
-      {"sunion", kReadOnly, -2, 1, -1, CmdSUnion},
-      {"sunionstore", kWrite | kDenyOom, -3, 1, -1, CmdSUnionStore},
-      {"sdiff", kReadOnly, -2, 1, -1, CmdSDiff},
-      {"sdiffstore", kWrite | kDenyOom, -3, 1, -1, CmdSDiffStore},
-      {"smembers", kReadOnly, 2, 1, 1, CmdSMembers},
-      {"sscan", kReadOnly, -3, 1, 1, CmdSScan},
-  };
-  for (const Row& row : kCommands) {
-    registry.Add({.name = row.name,
-                  .flags = row.flags,
-                  .arity = row.arity,
-                  .first_key = row.first_key,
-                  .last_key = row.last_key,
-                  .key_step = row.first_key > 0 ? 1 : 0,
-                  .handler = row.handler});
-  }
+  registry.AddAll(kCommands);
 }
 
 }  // namespace rowcached::server

@@ -1394,14 +1394,7 @@ void CmdZScan(CommandContext& ctx) {
 void RegisterZSetFamily(Registry& registry) {
   // Flags, arities and key positions as in Redis 7.0's command table. The numkeys commands
   // carry Redis' legacy (first, last, step) and kNoShardLock: they lock their keys themselves.
-  struct Row {
-    const char* name;
-    uint32_t flags;
-    int arity;
-    int first_key, last_key, key_step;
-    void (*handler)(CommandContext&);
-  };
-  static constexpr Row kCommands[] = {
+  static constexpr CommandRow kCommands[] = {
       {"zadd", kWrite | kDenyOom | kFast, -4, 1, 1, 1, CmdZAdd},
       {"zincrby", kWrite | kDenyOom | kFast, 4, 1, 1, 1, CmdZIncrBy},
       {"zrem", kWrite | kFast, -3, 1, 1, 1, CmdZRem},
@@ -1439,15 +1432,7 @@ void RegisterZSetFamily(Registry& registry) {
       {"zintercard", kReadOnly | kNoShardLock, -3, 0, 0, 0, CmdZInterCard},
       {"zscan", kReadOnly, -3, 1, 1, 1, CmdZScan},
   };
-  for (const Row& row : kCommands) {
-    registry.Add({.name = row.name,
-                  .flags = row.flags,
-                  .arity = row.arity,
-                  .first_key = row.first_key,
-                  .last_key = row.last_key,
-                  .key_step = row.key_step,
-                  .handler = row.handler});
-  }
+  registry.AddAll(kCommands);
 }
 
 }  // namespace rowcached::server
