@@ -111,7 +111,7 @@ struct DirectRead {
   std::vector<std::pair<std::shared_ptr<const ReadRequest>, std::shared_ptr<server::DeferredReply>>>
       waiters;
 
-  bool Answers(const ReadRequest& req) const { return !sent || sent_at >= req.arrived; }
+  bool Answers(const ReadRequest& req) const { return !sent || sent_at > req.arrived; }
 };
 
 // The worker's (or pool thread's) own connection to `db`.

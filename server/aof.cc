@@ -254,6 +254,7 @@ void AppendOnlyFile::WhenDurable(std::function<void()> done) {
 void AppendOnlyFile::WriterLoop() {
   size_t last_batch = 0;                             // rounds released by the last fsync
   std::chrono::steady_clock::duration last_fsync{};  // how long its write + fsync took
+  bool gathered = false;                             // once per batch at most
   std::unique_lock l(mu_);
   while (true) {
     writer_cv_.wait(l, [this] { return (stop_writer_ || !durable_waiters_.empty()) && !writing_; });
@@ -261,7 +262,8 @@ void AppendOnlyFile::WriterLoop() {
     // Group commit: the rounds the last fsync released have their clients' next commands on
     // the way. With fewer rounds waiting than it released, gather for up to half an fsync's
     // time, so that one fsync covers them rather than each arriving just after the last began.
-    if (!stop_writer_ && durable_waiters_.size() < last_batch && last_batch > 1) {
+    if (!gathered && !stop_writer_ && durable_waiters_.size() < last_batch && last_batch > 1) {
+      gathered = true;
       gathering_ = true;
       writer_cv_.wait_for(l, last_fsync / 2, [this] { return stop_writer_; });
       gathering_ = false;
@@ -281,6 +283,7 @@ void AppendOnlyFile::WriterLoop() {
     for (auto r = it; r != durable_waiters_.end(); ++r) ready.push_back(std::move(r->second));
     durable_waiters_.erase(it, durable_waiters_.end());
     last_batch = ready.size();
+    gathered = false;
     l.unlock();
     for (auto& fn : ready) fn();
     l.lock();
@@ -346,7 +349,7 @@ bool AppendOnlyFile::WriteBufferLocked(std::unique_lock<std::mutex>& l, bool syn
     ok = false;
   }
   cv_.notify_all();
-  if (!durable_waiters_.empty()) writer_cv_.notify_all();
+  if (stop_writer_ || !durable_waiters_.empty()) writer_cv_.notify_all();
   return ok;
 }
 
@@ -582,10 +585,17 @@ void AppendOnlyFile::RewriteDone(bool ok, int64_t new_base_seq, const std::strin
   }
   aof::Manifest next;
   next.base = aof::ManifestFile{new_base_name, new_base_seq, 'b'};
+  // History files are kept files of an earlier rewrite: no longer counted in current_size_.
   std::vector<aof::ManifestFile> obsolete = manifest_.history;
+  const size_t history_files = obsolete.size();
   if (manifest_.base && manifest_.base->name != new_base_name) obsolete.push_back(*manifest_.base);
   for (const auto& f : manifest_.incrs) {
     (f.seq >= first_incr ? next.incrs : obsolete).push_back(f);
+  }
+  // The old base and increments leave the count now, whether deleted or kept as history.
+  uint64_t removed = 0;
+  for (size_t i = history_files; i < obsolete.size(); ++i) {
+    removed += aof_files::FileSize(PathOf(obsolete[i].name));
   }
   bool renamed = false;
   if (!WriteManifest(next, &error, &renamed)) {
@@ -597,15 +607,17 @@ void AppendOnlyFile::RewriteDone(bool ok, int64_t new_base_seq, const std::strin
     // bring back the old one: keep every file that one lists, as history files the next
     // rewrite deletes (Redis' 'h' entries).
     spdlog::warn("AOF rewrite: {}; the previous files are kept until the next rewrite", error);
-    next.history = std::move(obsolete);
-    obsolete.clear();
+    // (Files of an older history are listed by neither manifest: they go now.)
+    next.history.assign(obsolete.begin() + static_cast<std::ptrdiff_t>(history_files),
+                        obsolete.end());
+    obsolete.resize(history_files);
+    // Best effort: list them on disk too, so that a restart before the next rewrite still
+    // knows to delete them.
+    std::string again;
+    if (!WriteManifest(next, &again)) spdlog::warn("AOF rewrite: {}", again);
   }
   manifest_ = std::move(next);
-  uint64_t removed = 0;
-  for (const auto& f : obsolete) {
-    removed += aof_files::FileSize(PathOf(f.name));
-    ::unlink(PathOf(f.name).c_str());
-  }
+  for (const auto& f : obsolete) ::unlink(PathOf(f.name).c_str());
   const uint64_t base_bytes = aof_files::FileSize(base_path);
   current_size_.fetch_add(base_bytes, std::memory_order_relaxed);
   current_size_.fetch_sub(std::min(removed, current_size_.load()), std::memory_order_relaxed);
