@@ -137,6 +137,9 @@ struct Column {
   bool binary = false;       // BLOB / BINARY / BYTEA: values are raw bytes
   bool integer = false;      // an integer type: keys are bound as integers
   bool is_unsigned = false;  // MySQL UNSIGNED integer
+  // MySQL/MariaDB: the text column's collation ("utf8mb4_general_ci"); empty for other types and
+  // back ends (PostgreSQL's and SQLite's default comparisons are byte-exact).
+  std::string collation;
 };
 
 struct TableSchema {

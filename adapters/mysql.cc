@@ -161,7 +161,8 @@ class MySqlConnection final : public internal::SessionConnection {
   Result<TableSchema> DoDescribe(std::string_view table) override {
     return Guard<TableSchema>([&]() -> Result<TableSchema> {
       sql::PreparedStatement* ps = Prepare(
-          "SELECT c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE, c.DATA_TYPE, k.ORDINAL_POSITION "
+          "SELECT c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE, c.DATA_TYPE, k.ORDINAL_POSITION, "
+          "c.COLLATION_NAME "
           "FROM information_schema.COLUMNS c "
           "LEFT JOIN information_schema.KEY_COLUMN_USAGE k "
           "ON k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME "
@@ -184,6 +185,7 @@ class MySqlConnection final : public internal::SessionConnection {
         c.binary = data_type == "blob" || data_type == "tinyblob" || data_type == "mediumblob" ||
                    data_type == "longblob" || data_type == "binary" || data_type == "varbinary";
         if (!rs->isNull(5)) key.emplace_back(rs->getInt(5), c.name);
+        if (!rs->isNull(6)) c.collation = rs->getString(6).asStdString();
         schema.columns.push_back(std::move(c));
       }
       if (schema.columns.empty()) {

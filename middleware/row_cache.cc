@@ -123,6 +123,14 @@ adapters::Connection& ThreadConnection(adapters::Database& db) {
   return *c;
 }
 
+// Whether the database compares different spellings of a text key as equal (a case- or
+// accent-insensitive MySQL collation), so that two table keys may name one row.
+bool KeyFoldsSpellings(const adapters::Column& key) {
+  const std::string& c = key.collation;
+  return c.size() > 3 &&
+         (c.compare(c.size() - 3, 3, "_ci") == 0 || c.find("_ai") != std::string::npos);
+}
+
 bool IsIntegerText(std::string_view s) {
   int64_t v;
   if (server::ParseInt64(s, &v)) return true;
@@ -333,6 +341,14 @@ class RowCache final : public server::KeyInterceptor,
     t.columns = std::move(columns);
     const adapters::Column* key = schema.FindColumn(t.options.key);
     t.key_is_integer = key->integer;
+    if (KeyFoldsSpellings(*key)) {
+      spdlog::warn(
+          "table {}: key column {} has collation {}, under which spellings that differ in case "
+          "(or accents, or trailing spaces) name the same row; rowcached caches each spelling as "
+          "its own key, so a write through one spelling does not refresh another: use one "
+          "spelling per row in every client, or a _bin collation for the key",
+          t.options.name, t.options.key, key->collation);
+    }
     return "";
   }
 

@@ -261,6 +261,37 @@ void UnknownIdentifiersRefused(Backend& backend) {
 ADAPTER_TEST_ALL("unknown tables and columns are refused before any SQL runs",
                  UnknownIdentifiersRefused)
 
+void KeyCollationReported(Backend& backend) {
+  const bool mysql = backend.dialect() == Dialect::kMySql;
+  backend.Recreate("t_coll",
+                   mysql ? "CREATE TABLE t_coll (k VARCHAR(20) CHARACTER SET utf8mb4 COLLATE "
+                           "utf8mb4_general_ci PRIMARY KEY, b VARCHAR(20) CHARACTER SET utf8mb4 "
+                           "COLLATE utf8mb4_bin, n INT)"
+                         : "CREATE TABLE t_coll (k VARCHAR(20) PRIMARY KEY, b VARCHAR(20), n INT)");
+  auto db = backend.Open();
+  auto conn = db->Connect();
+  auto schema = conn->Describe("t_coll");
+  REQUIRE(schema.ok());
+  REQUIRE(schema->columns.size() == 3);
+  if (mysql) {
+    // The case-insensitive key: 'ALICE' and 'alice' are one row to the database.
+    CHECK(schema->columns[0].collation == "utf8mb4_general_ci");
+    CHECK(conn->Upsert("t_coll", "alice", {{"n", "1"}}).ok());
+    CHECK(conn->Upsert("t_coll", "ALICE", {{"n", "2"}}).ok());
+    auto row = conn->FetchRow("t_coll", "alice", std::vector<std::string>{"k", "n"});
+    REQUIRE(row.ok());
+    CHECK((*row)[0].value == "alice");
+    CHECK((*row)[1].value == "2");
+    CHECK(schema->columns[1].collation == "utf8mb4_bin");
+  } else {
+    CHECK(schema->columns[0].collation.empty());
+    CHECK(schema->columns[1].collation.empty());
+  }
+  CHECK(schema->columns[2].collation.empty());
+}
+ADAPTER_TEST_ALL("text columns report their collation (MySQL), where spellings may fold",
+                 KeyCollationReported)
+
 void ConstraintViolations(Backend& backend) {
   backend.Recreate("t_con",
                    "CREATE TABLE t_con (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, "
