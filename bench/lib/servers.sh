@@ -31,6 +31,16 @@ trap cleanup EXIT
 trap 'echo "$BENCH_NAME: interrupted" >&2; exit 130' INT
 trap 'exit 143' TERM
 
+# setup_tools TOOL...: installs what the benchmarks need (scripts/setup.sh), then makes sure
+# each TOOL is there.
+setup_tools() {
+  local tool
+  bash scripts/setup.sh
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || die "$tool not found (scripts/setup.sh installs it)"
+  done
+}
+
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 pick_port() {

@@ -56,10 +56,7 @@ BENCH_NAME=persistence
 # shellcheck source=../lib/servers.sh
 source bench/lib/servers.sh
 
-bash scripts/setup.sh
-for tool in redis-benchmark redis-cli "$REDIS_SERVER" awk; do
-  command -v "$tool" >/dev/null || die "$tool not found (scripts/setup.sh installs it)"
-done
+setup_tools redis-benchmark redis-cli "$REDIS_SERVER" awk
 build_rowcached_if_needed
 
 START_S=$SECONDS

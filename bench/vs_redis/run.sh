@@ -81,10 +81,7 @@ source bench/lib/servers.sh
 # ---------------------------------------------------------------------------------------------
 # Setup and build.
 
-bash scripts/setup.sh
-for tool in redis-benchmark redis-cli "$REDIS_SERVER" awk timeout; do
-  command -v "$tool" >/dev/null || die "$tool not found (scripts/setup.sh installs it)"
-done
+setup_tools redis-benchmark redis-cli "$REDIS_SERVER" awk timeout
 build_rowcached_if_needed
 CLK_TCK=$(getconf CLK_TCK)
 
