@@ -97,8 +97,9 @@ struct ReadRequest {
   std::string pk;
   ReadKind kind;
   std::vector<std::string> fields;  // HGET/HMGET
-  // When the read reached rowcached: whatever was acknowledged before is older.
-  std::chrono::steady_clock::time_point arrived = std::chrono::steady_clock::now();
+  // Taken once the read has missed, after it reached rowcached: whatever was acknowledged
+  // before it arrived is older. (A hit never needs it.)
+  std::chrono::steady_clock::time_point arrived;
 };
 
 // One on_timeout = "db" read of a key outside its queue, and the timed-out reads it answers.
@@ -626,6 +627,7 @@ class RowCache final : public server::KeyInterceptor,
       return;
     }
     auto reply = ctx.defer();
+    req.arrived = std::chrono::steady_clock::now();
     auto request = std::make_shared<const ReadRequest>(std::move(req));
     auto deadline = queues::Clock::now() + t.options.read_timeout;
     std::weak_ptr<RowCache> weak = weak_from_this();
