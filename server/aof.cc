@@ -127,18 +127,11 @@ bool AppendOnlyFile::Init(std::string* error) {
   manifest_ = std::move(manifest);
   file_ = std::move(file);
   fsync_thread_ = std::thread([this] { FsyncLoop(); });
-  writer_thread_ = std::thread([this] { WriterLoop(); });
   return true;
 }
 
 AppendOnlyFile::~AppendOnlyFile() {
   if (child_.running() == BackgroundChild::Kind::kAof) child_.Kill();
-  {
-    std::lock_guard l(mu_);
-    stop_writer_ = true;  // after its waiters: the loop leaves only once none is left
-  }
-  writer_cv_.notify_all();
-  if (writer_thread_.joinable()) writer_thread_.join();
   std::string error;
   if (!Flush(&error)) spdlog::error("AOF: final write failed: {}", error);
   {
@@ -231,65 +224,6 @@ void AppendOnlyFile::AwaitDurable() {
   }
 }
 
-void AppendOnlyFile::WhenDurable(std::function<void()> done) {
-  if (static_cast<Fsync>(fsync_.load(std::memory_order_relaxed)) != Fsync::kAlways ||
-      tl_pending.owner != instance_id_) {
-    AwaitDurable();
-    done();
-    return;
-  }
-  const uint64_t target = tl_pending.end;
-  if (synced_.load(std::memory_order_acquire) >= target) {
-    done();
-    return;
-  }
-  {
-    std::lock_guard l(mu_);
-    durable_waiters_.emplace_back(target, std::move(done));
-    if (gathering_) return;  // the writer looks when its gathering time ends
-  }
-  writer_cv_.notify_all();
-}
-
-void AppendOnlyFile::WriterLoop() {
-  size_t last_batch = 0;                             // rounds released by the last fsync
-  std::chrono::steady_clock::duration last_fsync{};  // how long its write + fsync took
-  bool gathered = false;                             // once per batch at most
-  std::unique_lock l(mu_);
-  while (true) {
-    writer_cv_.wait(l, [this] { return (stop_writer_ || !durable_waiters_.empty()) && !writing_; });
-    if (durable_waiters_.empty()) return;  // stopping, nobody waits
-    // Group commit: the rounds the last fsync released have their clients' next commands on
-    // the way. With fewer rounds waiting than it released, gather for up to half an fsync's
-    // time, so that one fsync covers them rather than each arriving just after the last began.
-    if (!gathered && !stop_writer_ && durable_waiters_.size() < last_batch && last_batch > 1) {
-      gathered = true;
-      gathering_ = true;
-      writer_cv_.wait_for(l, last_fsync / 2, [this] { return stop_writer_; });
-      gathering_ = false;
-      if (writing_) continue;
-    }
-    // Everything buffered now: every waiter's commands and whatever else came meanwhile.
-    if (synced_.load(std::memory_order_relaxed) < buf_start_ + buf_.size()) {
-      auto started = std::chrono::steady_clock::now();
-      WriteBufferLocked(l, true);  // a failure under always ends the process
-      last_fsync = std::min<std::chrono::steady_clock::duration>(
-          std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1));
-    }
-    const uint64_t synced = synced_.load(std::memory_order_relaxed);
-    std::vector<std::function<void()>> ready;
-    auto it = std::partition(durable_waiters_.begin(), durable_waiters_.end(),
-                             [synced](const auto& w) { return w.first > synced; });
-    for (auto r = it; r != durable_waiters_.end(); ++r) ready.push_back(std::move(r->second));
-    durable_waiters_.erase(it, durable_waiters_.end());
-    last_batch = ready.size();
-    gathered = false;
-    l.unlock();
-    for (auto& fn : ready) fn();
-    l.lock();
-  }
-}
-
 bool AppendOnlyFile::WriteBufferLocked(std::unique_lock<std::mutex>& l, bool sync) {
   writing_ = true;
   spare_.clear();
@@ -349,7 +283,6 @@ bool AppendOnlyFile::WriteBufferLocked(std::unique_lock<std::mutex>& l, bool syn
     ok = false;
   }
   cv_.notify_all();
-  if (stop_writer_ || !durable_waiters_.empty()) writer_cv_.notify_all();
   return ok;
 }
 

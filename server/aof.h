@@ -96,14 +96,6 @@ class AppendOnlyFile final : public CommandLog {
   void Append(int db, const std::vector<std::string_view>& args) override;
   void AppendBatch(const std::vector<std::pair<int, std::vector<std::string>>>& commands) override;
   void AwaitDurable() override;
-  // Under `always`, `done` runs on the AOF's writer thread after its fsync: every I/O thread
-  // keeps appending while one fsync runs, and the next fsync covers all of it (the group commit
-  // Redis gets from one fsync per event-loop iteration, pipelined). When fewer rounds wait than
-  // the last fsync released, the writer gathers for up to half an fsync's time first, so that
-  // the clients it just answered are in the next fsync rather than the one after (one client
-  // alone never waits for that). Otherwise as AwaitDurable.
-  void WhenDurable(std::function<void()> done) override;
-
   // Writes and fsyncs everything buffered (SHUTDOWN). False with `*error` on failure.
   bool Flush(std::string* error);
 
@@ -162,10 +154,7 @@ class AppendOnlyFile final : public CommandLog {
 
   // Guards the buffer, the current file and the offsets' writers.
   mutable std::mutex mu_;
-  std::condition_variable cv_;  // a writer finished
-  // The writer thread's own: a durable waiter arrived, a write ended with waiters left, or stop
-  // (not every write, which under everysec happens once per I/O round and has no waiters).
-  std::condition_variable writer_cv_;
+  std::condition_variable cv_;        // a writer finished
   std::string buf_;                   // appended, not yet handed to write()
   std::string spare_;                 // the writer's buffer, kept for its capacity
   uint64_t buf_start_ = 0;            // logical offset of buf_[0] (bytes appended since open)
@@ -190,13 +179,6 @@ class AppendOnlyFile final : public CommandLog {
   int64_t incr_seq_at_fork_ = 0;           // the first increment of the running rewrite
 
   void AppendLocked(int db, const std::vector<std::string_view>& args);
-
-  // The writer thread of `always`: fsyncs for WhenDurable's waiters (guarded by mu_).
-  void WriterLoop();
-  std::vector<std::pair<uint64_t, std::function<void()>>> durable_waiters_;  // (offset, done)
-  bool stop_writer_ = false;
-  bool gathering_ = false;  // the writer thread waits for more rounds before an fsync
-  std::thread writer_thread_;
 
   // The everysec fsync thread.
   std::mutex fsync_mu_;

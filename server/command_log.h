@@ -14,7 +14,6 @@
 // changes the keyspace: the cron's expiry, eviction) concurrently; implementations lock.
 #pragma once
 
-#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,15 +35,10 @@ class CommandLog {
   }
   // Returns once every command this thread appended is as durable as `appendfsync` asks
   // (handed to the kernel; fsynced too under "always"). The network layer calls it before it
-  // sends the replies of those commands, so no reply acknowledges a write that could be lost.
+  // sends the replies of those commands, so no reply acknowledges a write that could be lost:
+  // once per I/O thread after each batch of requests, as Redis' beforeSleep does, so that one
+  // write (+ fsync) covers the whole batch.
   virtual void AwaitDurable() = 0;
-  // The same without blocking: runs `done` once every command this thread appended so far is
-  // durable, at once on this thread when it already is, otherwise later on another thread.
-  // The network layer uses it so an I/O thread keeps serving while an fsync runs.
-  virtual void WhenDurable(std::function<void()> done) {
-    AwaitDurable();
-    done();
-  }
   // True while the log cannot be written (a full disk): the dispatcher then refuses write
   // commands with `*message` (Redis' "MISCONF ..."), so no write is acknowledged that the log
   // does not hold.

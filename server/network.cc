@@ -37,16 +37,15 @@ thread_local asio::io_context* tl_io = nullptr;
 
 // Replies that acknowledge appended commands wait until the append-only file has those commands
 // (CommandLog::AwaitDurable). Per I/O thread, as Redis does per event-loop iteration: each
-// connection whose batch ran registers here, and one handler posted behind the handlers
-// already ready on the thread makes everything this thread appended durable with one
-// write (+ fsync) and then sends all of their replies. Used only while a command log exists.
+// connection whose batch ran registers here, and once the handlers ready on the thread have run,
+// before it waits for more events (RunIoThread), one write (+ fsync) makes everything this
+// thread appended durable and all of their replies go. Used only while a command log exists.
 struct DurableRound {
   std::vector<std::shared_ptr<Connection>> connections;  // replies held back
   // Replies for blocked clients served by this thread's writes, and their connections.
   std::vector<std::pair<std::shared_ptr<Connection>, std::string>> deferred;
-  bool posted = false;
+  bool pending = false;  // something above waits
 
-  void EnsurePosted(ServerContext& server);
   void Run(ServerContext& server);
 };
 thread_local DurableRound tl_round;
@@ -245,7 +244,7 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
     if (awaiting_durable_) return;
     awaiting_durable_ = true;
     tl_round.connections.push_back(shared_from_this());
-    tl_round.EnsurePosted(server_);
+    tl_round.pending = true;
   }
 
  public:
@@ -323,37 +322,40 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
   bool awaiting_durable_ = false;  // replies wait for the thread's durable round
 };
 
-void DurableRound::EnsurePosted(ServerContext& server) {
-  if (posted) return;
-  posted = true;
-  asio::post(*tl_io, [&server] { tl_round.Run(server); });
-}
-
 void DurableRound::Run(ServerContext& server) {
-  posted = false;
-  auto release = [held = std::move(connections), served = std::move(deferred)] {
-    for (auto& conn : held) conn->DurableNow();
-    for (auto& [conn, bytes] : served) {
-      asio::post(conn->executor(), [conn = conn, bytes = bytes] { conn->CompleteDeferred(bytes); });
-    }
-  };
+  pending = false;
+  auto held = std::move(connections);
+  auto served = std::move(deferred);
   connections.clear();
   deferred.clear();
-  CommandLog* log = server.command_log();
-  if (log == nullptr) {
-    release();
-    return;
+  // Under appendfsync always this thread waits for the fsync, as Redis' event loop does: the
+  // requests that arrive meanwhile wait in their sockets and make the next batch, so the next
+  // fsync, bigger. Another I/O thread's fsync under way covers this thread's bytes too when
+  // they were appended before it started (group commit, aof.h).
+  if (CommandLog* log = server.command_log()) log->AwaitDurable();
+  for (auto& conn : held) conn->DurableNow();
+  for (auto& [conn, bytes] : served) {
+    asio::post(conn->executor(),
+               [conn = conn, bytes = std::move(bytes)] { conn->CompleteDeferred(bytes); });
   }
-  // The thread goes on serving meanwhile; the replies go once the log says so (at once when
-  // nothing of this thread's is pending, or from the log's writer thread after its fsync).
-  asio::io_context* io = tl_io;
-  log->WhenDurable([io, release = std::move(release)] {
-    if (tl_io == io) {
-      release();
-    } else {
-      asio::post(*io, release);
+}
+
+// An I/O thread's event loop: the ready handlers in batches (one blocking wait for the first,
+// then those ready without waiting, up to kMaxBatch), and after each batch, before the thread
+// waits again, the durable round (Redis' beforeSleep). asio's io_context::run() has no such
+// point: a handler posted for the round would run after the reactor's next poll, splitting
+// every batch in two.
+constexpr int kMaxBatch = 1024;
+
+void RunIoThread(asio::io_context& io, ServerContext& server) {
+  tl_io = &io;
+  while (io.run_one() > 0) {
+    for (int i = 0; i < kMaxBatch && io.poll_one() > 0; ++i) {
     }
-  });
+    // DurableNow runs the commands that arrived meanwhile, which may hold replies again.
+    while (tl_round.pending) tl_round.Run(server);
+  }
+  tl_io = nullptr;
 }
 
 void DeferredSlot::Complete(const std::function<void(ReplyBuilder&)>& write) {
@@ -369,7 +371,7 @@ void DeferredSlot::Complete(const std::function<void(ReplyBuilder&)>& write) {
   if (CommandLog* log = conn->server().command_log()) {
     if (tl_io != nullptr) {
       tl_round.deferred.emplace_back(conn, std::move(bytes));
-      tl_round.EnsurePosted(conn->server());
+      tl_round.pending = true;
       return;
     }
     log->AwaitDurable();  // a thread that is not an I/O thread: its own appends, now
@@ -494,10 +496,8 @@ bool NetworkServer::Start(std::string* error) {
   impl_->context.set_shutdown_hook([this] { RequestStop(); });
   impl_->Accept();
   for (auto& io : impl_->ios) {
-    impl_->threads.emplace_back([io = io.get()] {
-      tl_io = io;
-      io->run();
-    });
+    impl_->threads.emplace_back(
+        [io = io.get(), &server = impl_->context] { RunIoThread(*io, server); });
   }
   impl_->cron = std::thread([this] { impl_->Cron(); });
   spdlog::info("ready to accept connections on {}:{} with {} I/O threads", o.bind, port_, threads);
