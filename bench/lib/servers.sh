@@ -43,10 +43,12 @@ setup_tools() {
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Below Linux' default ephemeral range (32768-60999), where the clients' own connections could
+# hold the port just picked.
 pick_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 30000))
+    p=$((20000 + RANDOM % 12000))
     port_free "$p" && { echo "$p"; return; }
   done
 }
