@@ -340,9 +340,9 @@ void DurableRound::Run(ServerContext& server) {
   }
 }
 
-// An I/O thread's event loop: the ready handlers in batches (one blocking wait for the first,
-// then those ready without waiting, up to kMaxBatch), and after each batch, before the thread
-// waits again, the durable round (Redis' beforeSleep). asio's io_context::run() has no such
+// An I/O thread's event loop: io.run(), except that once a handler has left replies waiting for
+// the durable round, the handlers ready without waiting run too (up to kMaxBatch), and then,
+// before the thread waits for more events, the round (Redis' beforeSleep). asio's io_context::run() has no such
 // point: a handler posted for the round would run after the reactor's next poll, splitting
 // every batch in two.
 constexpr int kMaxBatch = 1024;
@@ -350,6 +350,7 @@ constexpr int kMaxBatch = 1024;
 void RunIoThread(asio::io_context& io, ServerContext& server) {
   tl_io = &io;
   while (io.run_one() > 0) {
+    if (!tl_round.pending) continue;  // as io.run(): no poll of the reactor per handler
     for (int i = 0; i < kMaxBatch && io.poll_one() > 0; ++i) {
     }
     // DurableNow runs the commands that arrived meanwhile, which may hold replies again.
