@@ -96,6 +96,11 @@ class AppendOnlyFile final : public CommandLog {
   void Append(int db, const std::vector<std::string_view>& args) override;
   void AppendBatch(const std::vector<std::pair<int, std::vector<std::string>>>& commands) override;
   void AwaitDurable() override;
+  void AwaitAllDurable() override;
+  // The logical offset (bytes appended since open) fsynced so far, and the fsyncs made for
+  // waiters under always: for tests of the group commit.
+  uint64_t synced_offset() const { return synced_.load(std::memory_order_acquire); }
+  uint64_t fsyncs() const { return fsyncs_.load(std::memory_order_relaxed); }
   // Writes and fsyncs everything buffered (SHUTDOWN). False with `*error` on failure.
   bool Flush(std::string* error);
 
@@ -131,7 +136,10 @@ class AppendOnlyFile final : public CommandLog {
   // Writes buf_ out as the writer (writing_ set by the caller); `l` is released during I/O.
   // Returns false on a write error (handled by HandleWriteError).
   bool WriteBufferLocked(std::unique_lock<std::mutex>& l, bool sync);
-  void HandleWriteError(const std::string& what);
+  // `sync`: the failed write was to be fsynced (appendfsync always): fatal, as in Redis.
+  void HandleWriteError(const std::string& what, bool sync);
+  // Returns once logical offset `target` is written (fsynced under always); AwaitDurable's work.
+  void AwaitOffset(uint64_t target);
   void FsyncLoop();
   // Opens increment file `seq` for appending.
   // `fresh`: truncate whatever a crashed predecessor left under that name.
@@ -154,16 +162,18 @@ class AppendOnlyFile final : public CommandLog {
 
   // Guards the buffer, the current file and the offsets' writers.
   mutable std::mutex mu_;
-  std::condition_variable cv_;        // a writer finished
-  std::string buf_;                   // appended, not yet handed to write()
-  std::string spare_;                 // the writer's buffer, kept for its capacity
-  uint64_t buf_start_ = 0;            // logical offset of buf_[0] (bytes appended since open)
-  int selected_db_ = -1;              // the database of the current file's last command
-  std::atomic<bool> writing_{false};  // a writer is doing I/O with mu_ released (set under mu_)
-  std::shared_ptr<File> file_;        // the current increment file
-  std::atomic<uint64_t> written_{0};  // logical offset handed to the kernel
-  std::atomic<uint64_t> synced_{0};   // logical offset fsynced
-  std::string write_error_;           // last write's error; empty = ok
+  std::condition_variable cv_;         // a writer finished
+  std::string buf_;                    // appended, not yet handed to write()
+  std::string spare_;                  // the writer's buffer, kept for its capacity
+  uint64_t buf_start_ = 0;             // logical offset of buf_[0] (bytes appended since open)
+  int selected_db_ = -1;               // the database of the current file's last command
+  std::atomic<bool> writing_{false};   // a writer is doing I/O with mu_ released (set under mu_)
+  std::shared_ptr<File> file_;         // the current increment file
+  std::atomic<uint64_t> written_{0};   // logical offset handed to the kernel
+  std::atomic<uint64_t> synced_{0};    // logical offset fsynced
+  std::atomic<uint64_t> appended_{0};  // logical offset appended (buf_start_ + buf_.size())
+  std::atomic<uint64_t> fsyncs_{0};    // fdatasync calls of AwaitDurable's writers
+  std::string write_error_;            // last write's error; empty = ok
   std::atomic<bool> write_failed_{false};
 
   // Guards the manifest and the rewrite bookkeeping.

@@ -39,6 +39,11 @@ class CommandLog {
   // once per I/O thread after each batch of requests, as Redis' beforeSleep does, so that one
   // write (+ fsync) covers the whole batch.
   virtual void AwaitDurable() = 0;
+  // The same for every command any thread has appended so far. A reply to a read may show
+  // another client's write as soon as it is applied, before that write is durable; waiting for
+  // everything appended before the reply leaves keeps a crash from taking back a value a client
+  // has seen (Redis sends every reply of an event-loop iteration after its fsync).
+  virtual void AwaitAllDurable() { AwaitDurable(); }
   // True while the log cannot be written (a full disk): the dispatcher then refuses write
   // commands with `*message` (Redis' "MISCONF ..."), so no write is acknowledged that the log
   // does not hold.

@@ -78,8 +78,9 @@ class DeferredSlot final : public DeferredReply {
 
 class Connection final : public ClientHandle, public std::enable_shared_from_this<Connection> {
  public:
-  Connection(ServerContext& server, tcp::socket socket)
-      : server_(server), socket_(std::move(socket)) {
+  // `io` is the context `socket` was made on: the connection's I/O thread's.
+  Connection(ServerContext& server, asio::io_context& io, tcp::socket socket)
+      : server_(server), io_(io), socket_(std::move(socket)) {
     Options o = server_.options();
     ParserLimits limits;
     limits.max_bulk_len = o.proto_max_bulk_len;
@@ -137,9 +138,9 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
   void Push(std::string bytes) {
     // Every socket is made on an io_context (NetworkServer::Impl::ios). `target` points into
     // the executor object, so that must outlive its use.
-    const auto socket_executor = socket_.get_executor();
-    const auto* io = socket_executor.target<asio::io_context::executor_type>();
-    if (io != nullptr && io->running_in_this_thread() && processing_) {
+    // tl_io, not the executor's running_in_this_thread(): the durable round runs commands
+    // outside any asio handler (RunIoThread).
+    if (tl_io == &io_ && processing_) {
       out_.append(bytes);  // ProcessInput flushes when it ends
       return;
     }
@@ -157,6 +158,8 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
     boost::system::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
+    out_.clear();  // nobody to send it to: nothing may hold the connection in a round for it
+    unacked_ = false;
     server_.stats().connected_clients.fetch_sub(1, std::memory_order_relaxed);
     server_.RemoveClient(state_.id);
     // A client blocked on keys stops waiting at once, so it cannot take an element later.
@@ -222,6 +225,7 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
         state_.last_interaction_ms.store(server_.clock().NowMs(), std::memory_order_relaxed);
         ReplyBuilder reply(&out_, state_.resp.load(std::memory_order_relaxed) == 3);
         Dispatch(server_, state_, parser_.args(), reply, defer_);
+        unacked_ = true;
         if (state_.close_after_reply) closing_ = true;
       }
       in_start_ += parser_.consumed();
@@ -237,7 +241,11 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
   // Sends the replies, or, while a command log exists, has the thread's durable round send them
   // once the commands they answer are in the log.
   void FlushWhenDurable() {
-    if (server_.command_log() == nullptr || tl_io == nullptr || out_.empty()) {
+    if (closed_) return;
+    // Only replies to commands run since the last round are held: the rest (still being
+    // written, or pushed messages) goes as it would without a log. Holding a connection whose
+    // bytes cannot leave yet (a large reply being written) would bring it back to every round.
+    if (server_.command_log() == nullptr || tl_io == nullptr || out_.empty() || !unacked_) {
       Flush();
       return;
     }
@@ -251,6 +259,7 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
   // Called by the durable round: the replies held back may go.
   void DurableNow() {
     awaiting_durable_ = false;
+    unacked_ = false;
     Flush();
     ProcessInput();  // the commands that arrived meanwhile; reads more (it may have stopped at
                      // the output high-water mark)
@@ -302,6 +311,7 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
   }
 
   ServerContext& server_;
+  asio::io_context& io_;
   tcp::socket socket_;
   ClientState state_;
   RespParser parser_;
@@ -320,6 +330,7 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
   bool closing_ = false;     // close once the replies are written
   bool closed_ = false;
   bool awaiting_durable_ = false;  // replies wait for the thread's durable round
+  bool unacked_ = false;           // a command ran since the last round released the replies
 };
 
 void DurableRound::Run(ServerContext& server) {
@@ -332,7 +343,7 @@ void DurableRound::Run(ServerContext& server) {
   // requests that arrive meanwhile wait in their sockets and make the next batch, so the next
   // fsync, bigger. Another I/O thread's fsync under way covers this thread's bytes too when
   // they were appended before it started (group commit, aof.h).
-  if (CommandLog* log = server.command_log()) log->AwaitDurable();
+  if (CommandLog* log = server.command_log()) log->AwaitAllDurable();
   for (auto& conn : held) conn->DurableNow();
   for (auto& [conn, bytes] : served) {
     asio::post(conn->executor(),
@@ -342,9 +353,9 @@ void DurableRound::Run(ServerContext& server) {
 
 // An I/O thread's event loop: io.run(), except that once a handler has left replies waiting for
 // the durable round, the handlers ready without waiting run too (up to kMaxBatch), and then,
-// before the thread waits for more events, the round (Redis' beforeSleep). asio's io_context::run() has no such
-// point: a handler posted for the round would run after the reactor's next poll, splitting
-// every batch in two.
+// before the thread waits for more events, the round (Redis' beforeSleep). asio's io_context::run()
+// has no such point: a handler posted for the round would run after the reactor's next poll,
+// splitting every batch in two.
 constexpr int kMaxBatch = 1024;
 
 void RunIoThread(asio::io_context& io, ServerContext& server) {
@@ -402,19 +413,21 @@ struct NetworkServer::Impl {
 
   void Accept() {
     asio::io_context& target = *ios[next_io++ % ios.size()];
-    acceptor->async_accept(target, [this](const boost::system::error_code& ec, tcp::socket s) {
-      if (accepting_stopped) return;  // `s`, if any, is closed by its destructor
-      if (ec) {
-        if (ec == asio::error::operation_aborted) return;
-        spdlog::warn("accept failed: {}", ec.message());
-      } else {
-        OnAccept(std::move(s));
-      }
-      Accept();
-    });
+    acceptor->async_accept(target,
+                           [this, &target](const boost::system::error_code& ec, tcp::socket s) {
+                             if (accepting_stopped)
+                               return;  // `s`, if any, is closed by its destructor
+                             if (ec) {
+                               if (ec == asio::error::operation_aborted) return;
+                               spdlog::warn("accept failed: {}", ec.message());
+                             } else {
+                               OnAccept(target, std::move(s));
+                             }
+                             Accept();
+                           });
   }
 
-  void OnAccept(tcp::socket socket) {
+  void OnAccept(asio::io_context& io, tcp::socket socket) {
     auto& stats = context.stats();
     stats.total_connections_received.fetch_add(1, std::memory_order_relaxed);
     if (stats.connected_clients.load() >= context.options().maxclients) {
@@ -426,7 +439,7 @@ struct NetworkServer::Impl {
       return;
     }
     stats.connected_clients.fetch_add(1, std::memory_order_relaxed);
-    auto conn = std::make_shared<Connection>(context, std::move(socket));
+    auto conn = std::make_shared<Connection>(context, io, std::move(socket));
     context.AddClient(conn);
     asio::post(conn->executor(), [conn] { conn->Start(); });
   }

@@ -120,6 +120,73 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "AOF: a command that arrives while a large reply is still being written is answered after "
+    "it, and the thread serves other clients meanwhile",
+    "[protocol][aof]") {
+  TempDir tmp;
+  AofServer server(tmp.path().string());
+  RespClient client(server.port());
+  const std::string big(32 * 1024 * 1024, 'x');  // far more than the sockets' buffers hold
+  REQUIRE(client.Command({"SET", "big", big}).raw == "+OK\r\n");
+  // The PING is sent once the GET's reply has begun to arrive, and nothing is read before: the
+  // reply cannot be written out, so the PING runs while the server's write is still under way.
+  client.Send(EncodeCommand({"GET", "big"}));
+  client.WaitReadable();
+  client.Send(EncodeCommand({"PING"}));
+  // Other clients (both I/O threads) are served meanwhile.
+  for (int i = 0; i < 4; ++i) {
+    RespClient other(server.port());
+    CHECK(other.Command({"SET", "k" + std::to_string(i), "v"}).raw == "+OK\r\n");
+  }
+  Reply value = client.Read();
+  CHECK(value.type == '$');
+  CHECK(value.str.size() == big.size());
+  CHECK(client.Read().raw == "+PONG\r\n");
+}
+
+TEST_CASE("AOF: clients that close while their replies wait for the file stop nothing",
+          "[protocol][aof]") {
+  TempDir tmp;
+  AofServer server(tmp.path().string());
+  // One client per I/O thread (connections are spread round-robin) checks its thread serves.
+  RespClient first(server.port()), second(server.port());
+  for (int i = 0; i < 100; ++i) {
+    {
+      // The write and the end of the stream in one go: the close is often read in the same
+      // batch, while the reply waits for the round.
+      RespClient leaving(server.port());
+      leaving.Send(EncodeCommand({"SET", "gone" + std::to_string(i), "v"}));
+    }
+    REQUIRE(first.Command({"PING"}).raw == "+PONG\r\n");
+    REQUIRE(second.Command({"PING"}).raw == "+PONG\r\n");
+  }
+  WaitUntil([&] { return InfoField(Info(first, "clients"), "connected_clients") == "2"; },
+            "the closed clients to be gone");
+}
+
+TEST_CASE(
+    "AOF: a message a client publishes to itself comes before its PUBLISH reply, also for "
+    "commands run after a held reply",
+    "[protocol][aof]") {
+  TempDir tmp;
+  AofServer server(tmp.path().string());
+  RespClient client(server.port());
+  REQUIRE(client.Command({"HELLO", "3"}).type == '%');
+  REQUIRE(client.Command({"SUBSCRIBE", "ch"}).type == '>');
+  const std::string message = ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nm\r\n";
+  for (int i = 0; i < 200; ++i) {
+    // Two segments: the second often arrives while the SET's reply waits for the file, and is
+    // then run by the round that releases it.
+    client.Send(EncodeCommand({"SET", "k", "v"}));
+    client.Send(EncodeCommand({"PUBLISH", "ch", "m"}) + EncodeCommand({"PING"}));
+    REQUIRE(client.Read().raw == "+OK\r\n");
+    REQUIRE(client.Read().raw == message);
+    REQUIRE(client.Read().raw == ":1\r\n");
+    REQUIRE(client.Read().raw == "+PONG\r\n");
+  }
+}
+
 TEST_CASE("AOF: our files pass redis-check-aof and our checker fixes a cut file",
           "[protocol][aof]") {
   const std::string redis_check = RequireTool("redis-check-aof", "redis-tools");

@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -33,12 +32,12 @@ namespace rowcached::protocol_test {
 // Null bulk/array (RESP2 `$-1`, `*-1`) keep their type with `null` set; RESP3 `_` has type '_'.
 struct Reply {
   char type = 0;
-  std::string str;        // simple string, error, bulk, verbatim (without "txt:"), double, bignum
-  int64_t integer = 0;    // integer; boolean as 1/0
+  std::string str;      // simple string, error, bulk, verbatim (without "txt:"), double, bignum
+  int64_t integer = 0;  // integer; boolean as 1/0
   bool null = false;
-  std::string format;     // verbatim string format ("txt")
+  std::string format;        // verbatim string format ("txt")
   std::vector<Reply> elems;  // array, set, push; map/attribute: key, value, key, value...
-  std::string raw;        // the exact bytes of this reply
+  std::string raw;           // the exact bytes of this reply
 
   bool IsError() const { return type == '-'; }
   bool IsAggregate() const { return type == '*' || type == '%' || type == '~' || type == '>'; }
@@ -89,10 +88,17 @@ class RespClient {
     fd_ = -1;
   }
 
-  // Sends all of `bytes`; FAILS on error.
-  void Send(std::string_view bytes) {
-    REQUIRE(TrySend(bytes));
+  // Returns once bytes are waiting to be read, without reading them (the server has begun a
+  // reply); FAILS on timeout.
+  void WaitReadable() {
+    if (!buf_.empty()) return;
+    pollfd p{fd_, POLLIN, 0};
+    int pr = ::poll(&p, 1, static_cast<int>(timeout_.count()));
+    REQUIRE(pr == 1);
   }
+
+  // Sends all of `bytes`; FAILS on error.
+  void Send(std::string_view bytes) { REQUIRE(TrySend(bytes)); }
 
   // Sends as much of `bytes` as the peer takes; false once the connection is closed or reset
   // (used where the server is expected to hang up mid-request).
