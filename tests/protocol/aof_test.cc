@@ -5,15 +5,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "protocol/process.h"
 #include "protocol/resp_client.h"
 #include "protocol/test_server.h"
 #include "server/dispatch.h"
+#include "server/keyspace.h"
 #include "server/network.h"
 
 namespace rowcached::protocol_test {
@@ -270,4 +273,137 @@ TEST_CASE("AOF: an AOF written by rowcached loads into redis-server 7.0", "[prot
 }
 
 }  // namespace
+}  // namespace rowcached::protocol_test
+
+// CONFIG SET appendonly at run time, over real sockets while clients write on both I/O threads.
+namespace rowcached::protocol_test {
+namespace {
+
+// A client on its own thread writing distinct keys in pipelined batches until told to stop,
+// with raw sockets (no Catch2 assertion off the test's thread): it counts the writes
+// acknowledged with +OK and anything else as an error.
+class Writer {
+ public:
+  Writer(uint16_t port, int id) : id_(id) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd_ >= 0);
+    timeval tv{static_cast<time_t>(kDeadline.count()), 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~Writer() {
+    Stop();
+    ::close(fd_);
+  }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int64_t acked() const { return acked_.load(); }
+  int64_t errors() const { return errors_.load(); }
+
+ private:
+  void Loop() {
+    constexpr int kBatch = 50;
+    const std::string ok = "+OK\r\n";
+    while (!stop_) {
+      std::string bytes;
+      for (int i = 0; i < kBatch; ++i) {
+        bytes +=
+            EncodeCommand({"SET", "w" + std::to_string(id_) + ":" + std::to_string(next_++), "v"});
+      }
+      if (::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(bytes.size())) {
+        ++errors_;
+        return;
+      }
+      std::string replies;
+      char buf[4096];
+      while (replies.size() < ok.size() * kBatch) {
+        ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n <= 0) {
+          ++errors_;
+          return;
+        }
+        replies.append(buf, static_cast<size_t>(n));
+      }
+      for (int i = 0; i < kBatch; ++i) {
+        (replies.compare(i * ok.size(), ok.size(), ok) == 0 ? acked_ : errors_)++;
+      }
+    }
+  }
+
+  const int id_;
+  int fd_ = -1;
+  int64_t next_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> acked_{0};
+  std::atomic<int64_t> errors_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("AOF: CONFIG SET appendonly toggled while clients write, the last AOF holds them all",
+          "[protocol][aof][config]") {
+  TempDir tmp;
+  server::Options o;
+  o.dir = tmp.path().string();
+  o.appendonly = false;
+  o.appendfsync = "everysec";
+  InProcessServer server(o);
+  RespClient admin(server.port());
+  std::vector<std::unique_ptr<Writer>> writers;
+  for (int i = 0; i < 4; ++i) writers.push_back(std::make_unique<Writer>(server.port(), i));
+  auto total_acked = [&] {
+    int64_t n = 0;
+    for (const auto& w : writers) n += w->acked();
+    return n;
+  };
+  // On and off again while the writers run: each "yes" forks a first rewrite, each "no" kills
+  // it and retires the log the I/O threads append to.
+  for (int round = 0; round < 3; ++round) {
+    const int64_t before = total_acked();
+    REQUIRE(admin.Command({"CONFIG", "SET", "appendonly", "yes"}).raw == "+OK\r\n");
+    WaitUntil([&] { return total_acked() > before + 200; }, "writes while the AOF is on");
+    REQUIRE(admin.Command({"CONFIG", "SET", "appendonly", "no"}).raw == "+OK\r\n");
+    CHECK(InfoField(Info(admin, "persistence"), "aof_enabled") == "0");
+    WaitUntil([&] { return total_acked() > before + 400; }, "writes while the AOF is off");
+  }
+  REQUIRE(admin.Command({"CONFIG", "SET", "appendonly", "yes"}).raw == "+OK\r\n");
+  WaitUntil(
+      [&] {
+        std::string info = Info(admin, "persistence");
+        return InfoField(info, "aof_rewrite_in_progress") == "0" &&
+               InfoField(info, "aof_rewrite_scheduled") == "0" &&
+               InfoField(info, "aof_rewrites") == "1";
+      },
+      "the first rewrite of the AOF turned on last");
+  CHECK(InfoField(Info(admin, "persistence"), "aof_enabled") == "1");
+  CHECK(InfoField(Info(admin, "persistence"), "aof_last_bgrewrite_status") == "ok");
+  const int64_t at_rewrite = total_acked();
+  WaitUntil([&] { return total_acked() > at_rewrite + 200; }, "writes after the rewrite");
+  for (auto& w : writers) w->Stop();
+  for (const auto& w : writers) CHECK(w->errors() == 0);
+  const int64_t acked = total_acked();
+  CHECK(admin.Command({"DBSIZE"}).integer == acked);
+
+  // What a restart with appendonly yes loads: every acknowledged write, before and after.
+  server::Options reload = o;
+  reload.appendonly = true;
+  server::ServerContext fresh(reload);
+  std::string error;
+  server::AofLoadResult result;
+  REQUIRE(server::LoadAppendOnlyFile(fresh, reload, &error, &result));
+  CHECK(result.found);
+  server::ShardLocks locks;
+  locks.LockAll(fresh.keyspace());
+  CHECK(static_cast<int64_t>(server::Db(&fresh.keyspace(), 0).Size()) == acked);
+}
+
 }  // namespace rowcached::protocol_test
