@@ -191,6 +191,14 @@ bool AppendOnlyFile::OwnRewriteRunning() const {
   return child_.running() == BackgroundChild::Kind::kAof;
 }
 
+bool AppendOnlyFile::WritingInitialBase() const {
+  {
+    std::lock_guard l(manifest_mu_);
+    if (!first_rewrite_pending_) return false;
+  }
+  return OwnRewriteRunning();
+}
+
 void AppendOnlyFile::Retire() {
   std::vector<std::string> unreachable;  // increments no manifest names
   {

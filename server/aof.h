@@ -115,6 +115,9 @@ class AppendOnlyFile final : public CommandLog {
   // shard lock, or every one (a rewrite child is reaped here).
   void Retire();
   bool retired() const { return retired_.load(std::memory_order_acquire); }
+  // True while the first rewrite of an AOF turned on at run time runs: until it completes, no
+  // file holds the data (SHUTDOWN refuses then, as Redis does, unless FORCE).
+  bool WritingInitialBase() const;
 
   void Append(int db, const std::vector<std::string_view>& args) override;
   void AppendBatch(const std::vector<std::pair<int, std::vector<std::string>>>& commands) override;

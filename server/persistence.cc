@@ -58,6 +58,11 @@ void Persistence::UseAppendOnlyFile(std::shared_ptr<AppendOnlyFile> aof) {
   aof_ = std::move(aof);
 }
 
+bool Persistence::WritingInitialAof() const {
+  std::shared_ptr<AppendOnlyFile> aof = this->aof();
+  return aof && aof->WritingInitialBase();
+}
+
 bool Persistence::SetAppendOnly(bool on, std::string* error) {
   if (on) return StartAppendOnly(error);
   StopAppendOnly();
@@ -72,7 +77,7 @@ bool Persistence::StartAppendOnly(std::string* error) {
   std::shared_ptr<AppendOnlyFile> aof =
       AppendOnlyFile::OpenAtRunTime(server_, child_, &why, SaveOptions());
   if (!aof) {
-    spdlog::warn("Redis needs to enable the AOF but cannot open it: {}", why);
+    spdlog::warn("cannot turn on the AOF: {}", why);
     *error = unable;
     return false;
   }
@@ -89,9 +94,7 @@ bool Persistence::StartAppendOnly(std::string* error) {
         "was scheduled to start when possible.");
   }
   if (start != AppendOnlyFile::RewriteStart::kFailed) return true;
-  spdlog::warn(
-      "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation: {}",
-      why);
+  spdlog::warn("cannot turn on the AOF: its first rewrite could not start: {}", why);
   {
     std::lock_guard l(aof_mu_);
     if (aof_ != aof) return true;  // turned off by another client meanwhile

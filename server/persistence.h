@@ -89,6 +89,8 @@ class Persistence {
   // Installs `aof` (opened by the caller) as the AOF in use and the command log: what Load()
   // does; tests with files of their own. Before serving.
   void UseAppendOnlyFile(std::shared_ptr<AppendOnlyFile> aof);
+  // True while the first rewrite of an AOF turned on at run time writes its base.
+  bool WritingInitialAof() const;
 
   int64_t lastsave_seconds() const;
   // INFO persistence's RDB lines.

@@ -837,6 +837,10 @@ TEST_CASE("CONFIG SET appendonly yes: a rewrite writes the earlier data, the log
   CHECK(s.InfoHas("aof_enabled:1"));
   CHECK(s.InfoHas("aof_rewrite_in_progress:1"));
   REQUIRE(s.harness.server().command_log() != nullptr);
+  // SHUTDOWN would kill the only writer of the earlier data: refused, as Redis does.
+  CHECK(s.harness.Run({"SHUTDOWN", "NOSAVE"}) ==
+        testing::Err("ERR Errors trying to SHUTDOWN. Check logs."));
+  CHECK(s.persistence().child().running() == BackgroundChild::Kind::kAof);
   // Nothing names the new files until the base is written (Redis 7.0 too).
   CHECK_FALSE(fs::exists(tmp.str() + "/appendonlydir/appendonly.aof.manifest"));
   // After the fork: in the increment only; earlier keys changed too.
