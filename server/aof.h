@@ -106,7 +106,7 @@ class AppendOnlyFile final : public CommandLog {
   static std::unique_ptr<AppendOnlyFile> OpenAtRunTime(ServerContext& server,
                                                        BackgroundChild& child, std::string* error,
                                                        RdbSaveOptions base_options = {});
-  // Writes and fsyncs what is buffered; kills a rewrite child still running.
+  // Writes and fsyncs what is buffered; kills its rewrite child if one is still running.
   ~AppendOnlyFile() override;
   AppendOnlyFile(const AppendOnlyFile&) = delete;
   AppendOnlyFile& operator=(const AppendOnlyFile&) = delete;
