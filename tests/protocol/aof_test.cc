@@ -8,6 +8,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -160,15 +161,17 @@ TEST_CASE("AOF: our files pass redis-check-aof and our checker fixes a cut file"
   CHECK(redis.exit_code == 0);
 }
 
-// A private redis-server 7.0 with appendonly on `dir` (the AOF's commands, no RDB preamble).
+// A private redis-server 7.0 with appendonly on (or off) on `dir` (the AOF's commands, no RDB
+// preamble).
 class RedisServer {
  public:
-  explicit RedisServer(const fs::path& dir)
+  explicit RedisServer(const fs::path& dir, bool appendonly = true)
       : port_(FreePort()),
-        process_({RequireTool("redis-server", "redis-server"), "--port", std::to_string(port_),
-                  "--bind", "127.0.0.1", "--dir", dir.string(), "--save", "", "--appendonly", "yes",
-                  "--aof-use-rdb-preamble", "no", "--appendfsync", "always"},
-                 dir) {
+        process_(
+            {RequireTool("redis-server", "redis-server"), "--port", std::to_string(port_), "--bind",
+             "127.0.0.1", "--dir", dir.string(), "--save", "", "--appendonly",
+             appendonly ? "yes" : "no", "--aof-use-rdb-preamble", "no", "--appendfsync", "always"},
+            dir) {
     WaitUntil([&] { return CanConnect(port_); }, "redis-server to listen");
     // It listens while it loads its AOF, answering -LOADING meanwhile.
     RespClient c(port_);
@@ -404,6 +407,83 @@ TEST_CASE("AOF: CONFIG SET appendonly toggled while clients write, the last AOF 
   server::ShardLocks locks;
   locks.LockAll(fresh.keyspace());
   CHECK(static_cast<int64_t>(server::Db(&fresh.keyspace(), 0).Size()) == acked);
+}
+
+}  // namespace rowcached::protocol_test
+
+namespace rowcached::protocol_test {
+namespace {
+
+// What a client sees of CONFIG SET appendonly on a server started with appendonly no over the
+// AOF an earlier run left in `dir`: the replies, the INFO fields, and the files at the end.
+std::vector<std::string> TurnOnAndOffOverAnEarlierAof(uint16_t port, const fs::path& dir) {
+  RespClient c(port);
+  std::vector<std::string> seen;
+  auto run = [&](std::vector<std::string> args) { seen.push_back(c.Command(args).raw); };
+  auto info = [&](const std::string& field) {
+    seen.push_back(field + ":" + InfoField(Info(c, "persistence"), field));
+  };
+  run({"DBSIZE"});  // the earlier AOF is not loaded
+  run({"SET", "fresh", "1"});
+  run({"CONFIG", "SET", "appendonly", "maybe"});
+  run({"CONFIG", "SET", "appendonly", "yes"});
+  info("aof_enabled");
+  run({"SET", "after", "1"});
+  WaitUntil(
+      [&] {
+        std::string text = Info(c, "persistence");
+        return InfoField(text, "aof_rewrite_in_progress") == "0" &&
+               InfoField(text, "aof_rewrite_scheduled") == "0" &&
+               InfoField(text, "aof_rewrites") == "1";
+      },
+      "the first rewrite");
+  info("aof_last_bgrewrite_status");
+  run({"CONFIG", "SET", "appendonly", "yes"});
+  run({"CONFIG", "GET", "appendonly"});
+  const fs::path aof_dir = dir / "appendonlydir";
+  seen.push_back(ReadFile(aof_dir / "appendonly.aof.manifest"));
+  std::set<std::string> files;
+  for (const auto& f : fs::directory_iterator(aof_dir)) files.insert(f.path().filename());
+  for (const auto& f : files) seen.push_back(f);
+  run({"CONFIG", "SET", "appendonly", "no"});
+  info("aof_enabled");
+  info("aof_rewrite_in_progress");
+  run({"CONFIG", "SET", "appendonly", "no"});
+  run({"CONFIG", "GET", "appendonly"});
+  return seen;
+}
+
+}  // namespace
+
+TEST_CASE("AOF: CONFIG SET appendonly over an earlier AOF replies and leaves files as Redis 7.0",
+          "[protocol][aof][config]") {
+  TempDir redis_dir, ours_dir;
+  {
+    RedisServer redis(redis_dir.path());
+    RespClient c(redis.port());
+    REQUIRE(c.Command({"SET", "stale", "1"}).raw == "+OK\r\n");
+  }
+  std::vector<std::string> redis_saw;
+  {
+    RedisServer redis(redis_dir.path(), /*appendonly=*/false);
+    redis_saw = TurnOnAndOffOverAnEarlierAof(redis.port(), redis_dir.path());
+  }
+  const std::vector<std::string> args = {"--persistence.aof_use_rdb_preamble=false",
+                                         "--persistence.appendfsync=always", "--persistence.save="};
+  auto with = [&](const std::string& appendonly) {
+    std::vector<std::string> a = args;
+    a.push_back("--persistence.appendonly=" + appendonly);
+    return a;
+  };
+  {
+    RowcachedProcess ours(ours_dir.path(), with("true"));
+    RespClient c(ours.port());
+    REQUIRE(c.Command({"SET", "stale", "1"}).raw == "+OK\r\n");
+    ours.Shutdown();
+  }
+  RowcachedProcess ours(ours_dir.path(), with("false"));
+  CHECK(TurnOnAndOffOverAnEarlierAof(ours.port(), ours_dir.path()) == redis_saw);
+  ours.Shutdown();
 }
 
 }  // namespace rowcached::protocol_test
