@@ -27,6 +27,13 @@ struct PendingAppend {
 thread_local PendingAppend tl_pending;
 std::atomic<uint64_t> next_instance_id{1};
 
+// Redis 7.0's aofRewriteLimited: once this many rewrites failed in a row, the cron's next tries
+// (scheduled or automatic, not BGREWRITEAOF) wait 1, 2, 4 ... minutes, at most an hour. Without
+// it, an AOF turned on at run time whose first rewrite cannot succeed (a full disk) would fork
+// at every cron tick.
+constexpr uint64_t kRewriteFailuresBeforeDelay = 3;
+constexpr int64_t kRewriteMaxDelayMinutes = 60;
+
 // The base a rewrite child writes, renamed into place when it succeeds (Redis' name).
 const std::string kRewriteTempPrefix = "temp-rewriteaof-bg-";
 
@@ -453,23 +460,49 @@ void AppendOnlyFile::Cron() {
   }
   child_.Poll();
   if (child_.running() != BackgroundChild::Kind::kNone) return;
-  bool scheduled, first_pending;
+  bool first_pending;
+  {
+    std::lock_guard l(manifest_mu_);
+    first_pending = first_rewrite_pending_;
+  }
+  const bool due = !first_pending && AutoRewriteDue();
+  bool scheduled;
   {
     std::lock_guard l(manifest_mu_);
     scheduled = rewrite_scheduled_;
+    // Limited, a scheduled rewrite stays scheduled.
+    if ((!scheduled && !due) || RewriteLimitedLocked(NowMs())) return;
     rewrite_scheduled_ = false;
-    first_pending = first_rewrite_pending_;
   }
-  if (scheduled || (!first_pending && AutoRewriteDue())) {
-    if (!scheduled) {
-      spdlog::info("Starting automatic rewriting of AOF on {}% growth",
-                   current_size_.load() * 100 / std::max<uint64_t>(base_size_.load(), 1) - 100);
-    }
-    std::string error;
-    if (StartRewrite(&error) == RewriteStart::kFailed) {
-      spdlog::warn("AOF rewrite could not start: {}", error);
-    }
+  if (!scheduled) {
+    spdlog::info("Starting automatic rewriting of AOF on {}% growth",
+                 current_size_.load() * 100 / std::max<uint64_t>(base_size_.load(), 1) - 100);
   }
+  std::string error;
+  if (StartRewrite(&error) == RewriteStart::kFailed) {
+    spdlog::warn("AOF rewrite could not start: {}", error);
+  }
+}
+
+bool AppendOnlyFile::RewriteLimitedLocked(int64_t now_ms) {
+  if (consecutive_failures_ < kRewriteFailuresBeforeDelay) {
+    retry_delay_minutes_ = 0;
+    retry_at_ms_ = 0;
+    return false;
+  }
+  if (retry_at_ms_ != 0) {
+    if (now_ms < retry_at_ms_) return true;
+    retry_at_ms_ = 0;
+    return false;
+  }
+  retry_delay_minutes_ =
+      retry_delay_minutes_ == 0 ? 1 : std::min(retry_delay_minutes_ * 2, kRewriteMaxDelayMinutes);
+  retry_at_ms_ = now_ms + retry_delay_minutes_ * 60 * 1000;
+  spdlog::warn(
+      "Background AOF rewrite has repeatedly failed and triggered the limit, will retry in {} "
+      "minutes",
+      retry_delay_minutes_);
+  return true;
 }
 
 bool AppendOnlyFile::AutoRewriteDue() const {
@@ -575,10 +608,15 @@ AppendOnlyFile::RewriteStart AppendOnlyFile::StartRewrite(std::string* error) {
     spdlog::warn("Can't rewrite append only file in background: {}", *error);
     l.lock();
     last_rewrite_ok_ = false;
+    ++consecutive_failures_;
     // An AOF turned on at run time has no base yet: the cron tries again (Redis keeps
     // aof_rewrite_scheduled set until a fork succeeds).
     if (first_rewrite_pending_) rewrite_scheduled_ = true;
     return RewriteStart::kFailed;
+  }
+  {
+    std::lock_guard l(manifest_mu_);
+    rewrite_scheduled_ = false;  // this one is it (Redis clears aof_rewrite_scheduled too)
   }
   spdlog::info("Background append only file rewriting started by pid {}", child_.pid());
   return RewriteStart::kStarted;
@@ -640,6 +678,7 @@ void AppendOnlyFile::RewriteDone(bool ok, int64_t new_base_seq, const std::strin
     spdlog::warn("Background AOF rewrite failed: {}", why);
     ::unlink(temp_path.c_str());
     last_rewrite_ok_ = false;
+    ++consecutive_failures_;
     // Turned on at run time, the AOF has no base until a rewrite succeeds (Redis schedules
     // another one while in AOF_WAIT_REWRITE).
     if (first_rewrite_pending_) rewrite_scheduled_ = true;
@@ -696,6 +735,7 @@ void AppendOnlyFile::RewriteDone(bool ok, int64_t new_base_seq, const std::strin
   base_size_ = current_size_.load();
   ++rewrites_;
   last_rewrite_ok_ = true;
+  consecutive_failures_ = 0;
   spdlog::info("Background AOF rewrite finished successfully: base {}", new_base_name);
 }
 

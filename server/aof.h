@@ -174,6 +174,8 @@ class AppendOnlyFile final : public CommandLog {
                    const std::string& temp_path);
   std::string PathOf(const std::string& name) const { return dir_ + "/" + name; }
   bool AutoRewriteDue() const;
+  // True while the cron must not start a rewrite after repeated failures (see aof.cc).
+  bool RewriteLimitedLocked(int64_t now_ms);  // REQUIRES manifest_mu_
   // True while a rewrite child of this AOF runs (not one of another AOF, turned off).
   bool OwnRewriteRunning() const;
 
@@ -215,6 +217,9 @@ class AppendOnlyFile final : public CommandLog {
   bool first_rewrite_pending_ = false;
   // The highest sequence number the manifest found on disk names: new files come after it.
   int64_t seq_floor_ = 0;
+  uint64_t consecutive_failures_ = 0;  // rewrites failed since the last success
+  int64_t retry_delay_minutes_ = 0;    // the limit's current delay; 0 = not limited
+  int64_t retry_at_ms_ = 0;            // limited until then; 0 = the delay is still to start
   // Set by Retire, under mu_ and manifest_mu_ both.
   std::atomic<bool> retired_{false};
 

@@ -1039,3 +1039,42 @@ TEST_CASE("CONFIG SET appendonly yes when the fork fails: an error, and the AOF 
 }
 
 }  // namespace rowcached::server
+
+namespace rowcached::server {
+
+TEST_CASE("A first rewrite that keeps failing is retried by the cron, then less often",
+          "[aof][config]") {
+  TempDir tmp;
+  const Options o = AofOptions(tmp.str());
+  RunTimeAofServer s(o);
+  BackgroundChild& child = s.persistence().child();
+  CHECK(s.Run({"SET", "a", "1"}) == kOk);
+  // Inside EXEC the rewrite is scheduled for the cron.
+  CHECK(s.Run({"MULTI"}) == kOk);
+  CHECK(s.Run({"CONFIG", "SET", "appendonly", "yes"}) == "+QUEUED\r\n");
+  CHECK(s.Run({"EXEC"}) == "*1\r\n+OK\r\n");
+  // Three forks fail in a row: each leaves the rewrite scheduled for the next tick.
+  for (int i = 0; i < 3; ++i) {
+    child.FailNextForkForTesting();
+    s.persistence().Cron();
+    CHECK(child.running() == BackgroundChild::Kind::kNone);
+    CHECK(s.InfoHas("aof_rewrite_scheduled:1"));
+    CHECK(s.InfoHas("aof_last_bgrewrite_status:err"));
+  }
+  // Then the cron waits (a minute, Redis' aofRewriteLimited), the rewrite still scheduled.
+  s.persistence().Cron();
+  CHECK(child.running() == BackgroundChild::Kind::kNone);
+  CHECK(s.InfoHas("aof_rewrite_scheduled:1"));
+  // BGREWRITEAOF is not limited: the first rewrite completes, and the limit is lifted.
+  CHECK(s.Run({"BGREWRITEAOF"}) ==
+        testing::Simple("Background append only file rewriting started"));
+  s.WaitForChild();
+  CHECK(s.InfoHas("aof_last_bgrewrite_status:ok"));
+  CHECK(s.InfoHas("aof_rewrite_scheduled:0"));
+  CHECK(s.Run({"SET", "b", "2"}) == kOk);
+  auto h = Reload(o);
+  CHECK(h->Run({"GET", "a"}) == Bulk("1"));
+  CHECK(h->Run({"GET", "b"}) == Bulk("2"));
+}
+
+}  // namespace rowcached::server
