@@ -1,6 +1,7 @@
 // The append-only file over real sockets: replies to logged writes leave only once the AOF has
 // the writes (per-I/O-thread group commit in the network layer), blocked clients served by a
-// logged write included; and the files, checked by our repair tool and Redis' own.
+// logged write included; the files, checked by our repair tool and Redis' own; and the AOF
+// turned on and off at run time while clients write.
 #include "server/aof.h"
 
 #include <spdlog/spdlog.h>
@@ -379,16 +380,8 @@ TEST_CASE("AOF: CONFIG SET appendonly toggled while clients write, the last AOF 
     WaitUntil([&] { return total_acked() > before + 400; }, "writes while the AOF is off");
   }
   REQUIRE(admin.Command({"CONFIG", "SET", "appendonly", "yes"}).raw == "+OK\r\n");
-  WaitUntil(
-      [&] {
-        std::string info = Info(admin, "persistence");
-        return InfoField(info, "aof_rewrite_in_progress") == "0" &&
-               InfoField(info, "aof_rewrite_scheduled") == "0" &&
-               InfoField(info, "aof_rewrites") == "1";
-      },
-      "the first rewrite of the AOF turned on last");
+  WaitForFirstAofRewrite(admin);
   CHECK(InfoField(Info(admin, "persistence"), "aof_enabled") == "1");
-  CHECK(InfoField(Info(admin, "persistence"), "aof_last_bgrewrite_status") == "ok");
   const int64_t at_rewrite = total_acked();
   WaitUntil([&] { return total_acked() > at_rewrite + 200; }, "writes after the rewrite");
   for (auto& w : writers) w->Stop();
@@ -429,14 +422,7 @@ std::vector<std::string> TurnOnAndOffOverAnEarlierAof(uint16_t port, const fs::p
   run({"CONFIG", "SET", "appendonly", "yes"});
   info("aof_enabled");
   run({"SET", "after", "1"});
-  WaitUntil(
-      [&] {
-        std::string text = Info(c, "persistence");
-        return InfoField(text, "aof_rewrite_in_progress") == "0" &&
-               InfoField(text, "aof_rewrite_scheduled") == "0" &&
-               InfoField(text, "aof_rewrites") == "1";
-      },
-      "the first rewrite");
+  WaitForFirstAofRewrite(c);
   info("aof_last_bgrewrite_status");
   run({"CONFIG", "SET", "appendonly", "yes"});
   run({"CONFIG", "GET", "appendonly"});

@@ -2,18 +2,17 @@
 // next start loads; kill -9 in the middle of a BGSAVE or an AOF rewrite leaves the previous files
 // usable; a damaged snapshot stops start-up with a message instead of serving half a dataset;
 // with the AOF, no acknowledged write is lost to kill -9 (always, and everysec too); the AOF
-// wins over the snapshot.
+// wins over the snapshot; the AOF turned on and off at run time (CONFIG SET appendonly).
 #include <signal.h>
 
 #include <catch2/catch.hpp>
-#include <chrono>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "protocol/process.h"
 #include "protocol/resp_client.h"
+#include "protocol/test_server.h"
 
 namespace rowcached::protocol_test {
 namespace {
@@ -298,27 +297,6 @@ namespace {
 const std::vector<std::string> kAofOff = {"--persistence.appendonly=false", "--persistence.save="};
 const std::vector<std::string> kAofOn = {"--persistence.appendonly=true", "--persistence.save="};
 
-std::string PersistenceField(RespClient& c, const std::string& field) {
-  std::string info = c.Command({"INFO", "persistence"}).str;
-  std::string needle = "\r\n" + field + ":";
-  size_t at = info.find(needle);
-  if (at == std::string::npos) return "";
-  at += needle.size();
-  return info.substr(at, info.find("\r\n", at) - at);
-}
-
-// Waits (bounded) until the first rewrite of the AOF turned on last has completed.
-void WaitForFirstRewrite(RespClient& c) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!(PersistenceField(c, "aof_rewrite_in_progress") == "0" &&
-           PersistenceField(c, "aof_rewrite_scheduled") == "0" &&
-           PersistenceField(c, "aof_rewrites") == "1")) {
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  CHECK(PersistenceField(c, "aof_last_bgrewrite_status") == "ok");
-}
-
 }  // namespace
 
 TEST_CASE("CONFIG SET appendonly yes: after kill -9, a restart with the AOF has every write",
@@ -336,7 +314,7 @@ TEST_CASE("CONFIG SET appendonly yes: after kill -9, a restart with the AOF has 
     REQUIRE(c.Command({"ZADD", "z", "1", "a", "2", "b"}).integer == 2);
     REQUIRE(c.Command({"SET", "changed-later", "old", "EX", "2000"}).str == "OK");
     REQUIRE(c.Command({"CONFIG", "SET", "appendonly", "yes"}).str == "OK");
-    CHECK(PersistenceField(c, "aof_enabled") == "1");
+    CHECK(InfoField(Info(c, "persistence"), "aof_enabled") == "1");
     CHECK(c.Command({"CONFIG", "GET", "appendonly"}).raw ==
           "*2\r\n$10\r\nappendonly\r\n$3\r\nyes\r\n");
     // Written while the first rewrite may still run: the increment's.
@@ -348,7 +326,7 @@ TEST_CASE("CONFIG SET appendonly yes: after kill -9, a restart with the AOF has 
     REQUIRE(c.Command({"SET", "changed-later", "new", "KEEPTTL"}).str == "OK");
     REQUIRE(c.Command({"DEL", "key:7"}).integer == 1);
     REQUIRE(c.Command({"SET", "key:8", "changed"}).str == "OK");
-    WaitForFirstRewrite(c);
+    WaitForFirstAofRewrite(c);
     REQUIRE(c.Command({"SET", "after-rewrite", "1"}).str == "OK");
     server.KillHard();
   }
@@ -403,7 +381,7 @@ TEST_CASE("CONFIG SET appendonly yes over an earlier run's AOF: its data does no
     REQUIRE(c.Command({"SET", "shared", "new"}).str == "OK");
     REQUIRE(c.Command({"CONFIG", "SET", "appendonly", "yes"}).str == "OK");
     REQUIRE(c.Command({"SET", "after", "1"}).str == "OK");
-    WaitForFirstRewrite(c);
+    WaitForFirstAofRewrite(c);
     server.KillHard();
   }
   for (const auto& name : old_files) CHECK_FALSE(fs::exists(aof_dir / name));
@@ -425,10 +403,10 @@ TEST_CASE("CONFIG SET appendonly no: later writes are not in the AOF, and toggli
     RespClient c(server.port());
     REQUIRE(c.Command({"SET", "a", "1"}).str == "OK");
     REQUIRE(c.Command({"CONFIG", "SET", "appendonly", "yes"}).str == "OK");
-    WaitForFirstRewrite(c);
+    WaitForFirstAofRewrite(c);
     REQUIRE(c.Command({"SET", "b", "2"}).str == "OK");
     REQUIRE(c.Command({"CONFIG", "SET", "appendonly", "no"}).str == "OK");
-    CHECK(PersistenceField(c, "aof_enabled") == "0");
+    CHECK(InfoField(Info(c, "persistence"), "aof_enabled") == "0");
     CHECK(c.Command({"CONFIG", "SET", "appendonly", "no"}).str == "OK");
     REQUIRE(c.Command({"SET", "c", "3"}).str == "OK");
     server.KillHard();
@@ -449,7 +427,7 @@ TEST_CASE("CONFIG SET appendonly no: later writes are not in the AOF, and toggli
     REQUIRE(c.Command({"CONFIG", "SET", "appendonly", "yes"}).str == "OK");
     REQUIRE(c.Command({"CONFIG", "SET", "appendonly", "yes"}).str == "OK");
     REQUIRE(c.Command({"SET", "t4", "4"}).str == "OK");
-    WaitForFirstRewrite(c);
+    WaitForFirstAofRewrite(c);
     REQUIRE(c.Command({"SET", "t5", "5"}).str == "OK");
     server.KillHard();
   }
