@@ -27,6 +27,13 @@ struct PendingAppend {
 thread_local PendingAppend tl_pending;
 std::atomic<uint64_t> next_instance_id{1};
 
+// Redis 7.0's aofRewriteLimited: once this many rewrites failed in a row, the cron's next tries
+// (scheduled or automatic, not BGREWRITEAOF) wait 1, 2, 4 ... minutes, at most an hour. Without
+// it, an AOF turned on at run time whose first rewrite cannot succeed (a full disk) would fork
+// at every cron tick.
+constexpr uint64_t kRewriteFailuresBeforeDelay = 3;
+constexpr int64_t kRewriteMaxDelayMinutes = 60;
+
 // The base a rewrite child writes, renamed into place when it succeeds (Redis' name).
 const std::string kRewriteTempPrefix = "temp-rewriteaof-bg-";
 
@@ -56,10 +63,6 @@ AppendOnlyFile::AppendOnlyFile(ServerContext& server, BackgroundChild& child,
       base_options_(std::move(base_options)),
       instance_id_(next_instance_id.fetch_add(1)) {}
 
-AppendOnlyFile* AppendOnlyFile::Of(ServerContext& server) {
-  return dynamic_cast<AppendOnlyFile*>(server.command_log());
-}
-
 AppendOnlyFile::Fsync AppendOnlyFile::ParseFsync(std::string_view name) {
   if (name == "always") return Fsync::kAlways;
   if (name == "no") return Fsync::kNo;
@@ -74,7 +77,16 @@ std::unique_ptr<AppendOnlyFile> AppendOnlyFile::Open(ServerContext& server, Back
   return aof;
 }
 
-bool AppendOnlyFile::Init(std::string* error) {
+std::unique_ptr<AppendOnlyFile> AppendOnlyFile::OpenAtRunTime(ServerContext& server,
+                                                              BackgroundChild& child,
+                                                              std::string* error,
+                                                              RdbSaveOptions base_options) {
+  std::unique_ptr<AppendOnlyFile> aof(new AppendOnlyFile(server, child, std::move(base_options)));
+  if (!aof->InitAtRunTime(error)) return nullptr;
+  return aof;
+}
+
+bool AppendOnlyFile::PrepareDirectory(std::string* error) {
   Options o = server_.options();
   dir_ = o.dir + "/" + o.appenddirname;
   appendfilename_ = o.appendfilename;
@@ -84,6 +96,38 @@ bool AppendOnlyFile::Init(std::string* error) {
   for (const auto& name : aof_files::FilesWithPrefix(dir_, kRewriteTempPrefix)) {
     ::unlink(PathOf(name).c_str());
   }
+  return true;
+}
+
+bool AppendOnlyFile::InitAtRunTime(std::string* error) {
+  if (!PrepareDirectory(error)) return false;
+  aof::Manifest found;
+  bool exists = false;
+  if (!aof_files::ReadManifest(PathOf(aof::ManifestName(appendfilename_)), &found, &exists,
+                               error)) {
+    return false;
+  }
+  int64_t floor = 0;
+  if (found.base) floor = found.base->seq;
+  for (const auto& f : found.history) floor = std::max(floor, f.seq);
+  for (const auto& f : found.incrs) floor = std::max(floor, f.seq);
+  if (exists) {
+    spdlog::info("AOF enabled at run time: the files of {} are replaced by the first rewrite",
+                 aof::ManifestName(appendfilename_));
+  }
+  {
+    std::lock_guard l(manifest_mu_);
+    manifest_ = std::move(found);
+    seq_floor_ = floor;
+    first_rewrite_pending_ = true;
+  }
+  fsync_thread_ = std::thread([this] { FsyncLoop(); });
+  return true;
+}
+
+bool AppendOnlyFile::Init(std::string* error) {
+  Options o = server_.options();
+  if (!PrepareDirectory(error)) return false;
 
   aof::Manifest manifest;
   const std::string manifest_path = PathOf(aof::ManifestName(appendfilename_));
@@ -131,15 +175,65 @@ bool AppendOnlyFile::Init(std::string* error) {
 }
 
 AppendOnlyFile::~AppendOnlyFile() {
-  if (child_.running() == BackgroundChild::Kind::kAof) child_.Kill();
+  if (OwnRewriteRunning()) child_.Kill();
   std::string error;
   if (!Flush(&error)) spdlog::error("AOF: final write failed: {}", error);
+  StopFsyncThread();
+}
+
+void AppendOnlyFile::StopFsyncThread() {
   {
     std::lock_guard l(fsync_mu_);
     stop_ = true;
   }
   fsync_cv_.notify_all();
   if (fsync_thread_.joinable()) fsync_thread_.join();
+}
+
+bool AppendOnlyFile::OwnRewriteRunning() const {
+  {
+    std::lock_guard l(manifest_mu_);
+    if (rewrite_started_ms_ < 0) return false;
+  }
+  return child_.running() == BackgroundChild::Kind::kAof;
+}
+
+bool AppendOnlyFile::WritingInitialBase() const {
+  {
+    std::lock_guard l(manifest_mu_);
+    if (!first_rewrite_pending_) return false;
+  }
+  return OwnRewriteRunning();
+}
+
+void AppendOnlyFile::Retire() {
+  std::vector<std::string> unreachable;  // increments no manifest names
+  {
+    std::unique_lock l(mu_);
+    cv_.wait(l, [this] { return !writing_; });
+    {
+      std::lock_guard ml(manifest_mu_);
+      if (retired_) return;
+      retired_ = true;  // appends from now on are dropped
+      rewrite_scheduled_ = false;
+      server_.RemoveCommandLog(this);
+      if (first_rewrite_pending_) {
+        for (const auto& f : manifest_.incrs) {
+          if (f.seq > seq_floor_) unreachable.push_back(PathOf(f.name));
+        }
+      }
+    }
+    // What was appended before is written and fsynced, as Redis' stopAppendOnly does.
+    if (!WriteBufferLocked(l, true)) spdlog::warn("AOF: the last write before turning off failed");
+    file_.reset();
+  }
+  if (OwnRewriteRunning()) {
+    spdlog::info("Killing running AOF rewrite child: {}", child_.pid());
+    child_.Kill();
+  }
+  StopFsyncThread();
+  for (const auto& path : unreachable) ::unlink(path.c_str());
+  spdlog::info("AOF turned off");
 }
 
 bool AppendOnlyFile::OpenIncr(int64_t seq, bool fresh, std::shared_ptr<File>* out,
@@ -178,6 +272,7 @@ void AppendOnlyFile::AppendLocked(int db, const std::vector<std::string_view>& a
 void AppendOnlyFile::Append(int db, const std::vector<std::string_view>& args) {
   LockSpinning(mu_);
   std::lock_guard l(mu_, std::adopt_lock);
+  if (retired_.load(std::memory_order_relaxed)) return;  // turned off
   AppendLocked(db, args);
   tl_pending = {instance_id_, buf_start_ + buf_.size()};
   appended_.store(tl_pending.end, std::memory_order_release);
@@ -187,6 +282,7 @@ void AppendOnlyFile::AppendBatch(
     const std::vector<std::pair<int, std::vector<std::string>>>& commands) {
   LockSpinning(mu_);
   std::lock_guard l(mu_, std::adopt_lock);
+  if (retired_.load(std::memory_order_relaxed)) return;  // turned off
   for (const auto& [db, args] : commands) {
     AppendLocked(db, std::vector<std::string_view>(args.begin(), args.end()));
   }
@@ -225,12 +321,17 @@ void AppendOnlyFile::AwaitOffset(uint64_t target) {
       cv_.wait(l);
       continue;
     }
+    // Turned off: what was appended before was written then; nothing is left to wait for.
+    if (retired_.load(std::memory_order_relaxed)) return;
     // Nothing is written for us: become the writer for everybody's bytes.
     if (!WriteBufferLocked(l, sync)) return;  // the error is recorded; everysec/no go on
   }
 }
 
 bool AppendOnlyFile::WriteBufferLocked(std::unique_lock<std::mutex>& l, bool sync) {
+  // No increment yet (opened at run time, before its first fork) or none any more (retired):
+  // nothing can have been appended.
+  if (!file_) return true;
   writing_ = true;
   spare_.clear();
   spare_.swap(buf_);
@@ -324,7 +425,7 @@ bool AppendOnlyFile::Flush(std::string* error) {
 }
 
 bool AppendOnlyFile::WriteError(std::string* message) const {
-  if (!write_failed_.load(std::memory_order_relaxed)) return false;
+  if (!write_failed_.load(std::memory_order_relaxed) || retired()) return false;
   std::lock_guard l(mu_);
   *message = "MISCONF Errors writing to the AOF file: " + write_error_;
   return true;
@@ -343,7 +444,7 @@ void AppendOnlyFile::FsyncLoop() {
       file = file_;
       target = written_.load();
     }
-    if (synced_.load() >= target) continue;
+    if (!file || synced_.load() >= target) continue;
     fl.unlock();
     int rc = ::fdatasync(file->fd);
     int err = errno;
@@ -360,6 +461,7 @@ void AppendOnlyFile::FsyncLoop() {
 }
 
 void AppendOnlyFile::Cron() {
+  if (retired()) return;
   fsync_ = static_cast<int>(ParseFsync(server_.options().appendfsync));
   if (write_failed_.load(std::memory_order_relaxed)) {
     // Retry what a failed write left buffered (Redis' flushAppendOnlyFile from serverCron), or,
@@ -369,22 +471,49 @@ void AppendOnlyFile::Cron() {
   }
   child_.Poll();
   if (child_.running() != BackgroundChild::Kind::kNone) return;
+  bool first_pending;
+  {
+    std::lock_guard l(manifest_mu_);
+    first_pending = first_rewrite_pending_;
+  }
+  const bool due = !first_pending && AutoRewriteDue();
   bool scheduled;
   {
     std::lock_guard l(manifest_mu_);
     scheduled = rewrite_scheduled_;
+    // Limited, a scheduled rewrite stays scheduled.
+    if ((!scheduled && !due) || RewriteLimitedLocked(NowMs())) return;
     rewrite_scheduled_ = false;
   }
-  if (scheduled || AutoRewriteDue()) {
-    if (!scheduled) {
-      spdlog::info("Starting automatic rewriting of AOF on {}% growth",
-                   current_size_.load() * 100 / std::max<uint64_t>(base_size_.load(), 1) - 100);
-    }
-    std::string error;
-    if (StartRewrite(&error) == RewriteStart::kFailed) {
-      spdlog::warn("AOF rewrite could not start: {}", error);
-    }
+  if (!scheduled) {
+    spdlog::info("Starting automatic rewriting of AOF on {}% growth",
+                 current_size_.load() * 100 / std::max<uint64_t>(base_size_.load(), 1) - 100);
   }
+  std::string error;
+  if (StartRewrite(&error) == RewriteStart::kFailed) {
+    spdlog::warn("AOF rewrite could not start: {}", error);
+  }
+}
+
+bool AppendOnlyFile::RewriteLimitedLocked(int64_t now_ms) {
+  if (consecutive_failures_ < kRewriteFailuresBeforeDelay) {
+    retry_delay_minutes_ = 0;
+    retry_at_ms_ = 0;
+    return false;
+  }
+  if (retry_at_ms_ != 0) {
+    if (now_ms < retry_at_ms_) return true;
+    retry_at_ms_ = 0;
+    return false;
+  }
+  retry_delay_minutes_ =
+      retry_delay_minutes_ == 0 ? 1 : std::min(retry_delay_minutes_ * 2, kRewriteMaxDelayMinutes);
+  retry_at_ms_ = now_ms + retry_delay_minutes_ * 60 * 1000;
+  spdlog::warn(
+      "Background AOF rewrite has repeatedly failed and triggered the limit, will retry in {} "
+      "minutes",
+      retry_delay_minutes_);
+  return true;
 }
 
 bool AppendOnlyFile::AutoRewriteDue() const {
@@ -415,10 +544,19 @@ std::string_view AppendOnlyFile::RewriteReply(RewriteStart start) {
 }
 
 AppendOnlyFile::RewriteStart AppendOnlyFile::StartRewrite(std::string* error) {
+  if (retired()) {
+    *error = "the append only file is turned off";
+    return RewriteStart::kFailed;
+  }
   auto busy = [this]() -> std::optional<RewriteStart> {
     switch (child_.running()) {
-      case BackgroundChild::Kind::kAof:
-        return RewriteStart::kInProgress;
+      case BackgroundChild::Kind::kAof: {
+        std::lock_guard l(manifest_mu_);
+        if (rewrite_started_ms_ >= 0) return RewriteStart::kInProgress;
+        // The child of an AOF turned off (not yet reaped): ours starts after it.
+        rewrite_scheduled_ = true;
+        return RewriteStart::kScheduled;
+      }
       case BackgroundChild::Kind::kRdb: {
         std::lock_guard l(manifest_mu_);
         rewrite_scheduled_ = true;
@@ -442,7 +580,7 @@ AppendOnlyFile::RewriteStart AppendOnlyFile::StartRewrite(std::string* error) {
   int64_t new_base_seq;
   {
     std::lock_guard l(manifest_mu_);
-    new_base_seq = manifest_.base ? manifest_.base->seq + 1 : 1;
+    new_base_seq = std::max(seq_floor_, manifest_.base ? manifest_.base->seq : 0) + 1;
   }
   const std::string base_name = aof::BaseName(appendfilename_, new_base_seq, rdb);
   const std::string temp_path = PathOf(kRewriteTempPrefix + std::to_string(::getpid()) + ".aof");
@@ -465,13 +603,31 @@ AppendOnlyFile::RewriteStart AppendOnlyFile::StartRewrite(std::string* error) {
   auto on_done = [this, new_base_seq, base_name, temp_path](bool ok, pid_t) {
     RewriteDone(ok, new_base_seq, base_name, temp_path);
   };
-  if (!child_.Start(
-          ks, BackgroundChild::Kind::kAof, [this] { SwitchIncrAtFork(); }, work, on_done, error)) {
+  bool switched = false;  // at_fork ran: the fork itself failed
+  auto at_fork = [this, &switched] {
+    switched = true;
+    SwitchIncrAtFork();
+  };
+  if (!child_.Start(ks, BackgroundChild::Kind::kAof, at_fork, work, on_done, error)) {
+    std::unique_lock l(manifest_mu_);
+    if (switched) {
+      rewrite_started_ms_ = -1;  // no child runs
+      incr_seq_at_fork_ = 0;
+    }
+    l.unlock();
     if (auto b = busy()) return *b;
     spdlog::warn("Can't rewrite append only file in background: {}", *error);
-    std::lock_guard l(manifest_mu_);
+    l.lock();
     last_rewrite_ok_ = false;
+    ++consecutive_failures_;
+    // An AOF turned on at run time has no base yet: the cron tries again (Redis keeps
+    // aof_rewrite_scheduled set until a fork succeeds).
+    if (first_rewrite_pending_) rewrite_scheduled_ = true;
     return RewriteStart::kFailed;
+  }
+  {
+    std::lock_guard l(manifest_mu_);
+    rewrite_scheduled_ = false;  // this one is it (Redis clears aof_rewrite_scheduled too)
   }
   spdlog::info("Background append only file rewriting started by pid {}", child_.pid());
   return RewriteStart::kStarted;
@@ -489,14 +645,19 @@ void AppendOnlyFile::SwitchIncrAtFork() {
   std::lock_guard ml(manifest_mu_);
   rewrite_started_ms_ = NowMs();
   incr_seq_at_fork_ = 0;
-  if (!flushed) return;  // the rewrite will be discarded (incr_seq_at_fork_ == 0)
+  // Not flushed, or turned off meanwhile: the rewrite will be discarded (incr_seq_at_fork_ 0).
+  if (!flushed || retired()) return;
   if (sync) synced_.store(written_.load());
-  const int64_t seq = manifest_.incrs.back().seq + 1;
+  int64_t seq = seq_floor_ + 1;
+  if (!manifest_.incrs.empty()) seq = std::max(seq, manifest_.incrs.back().seq + 1);
   std::shared_ptr<File> next;
   std::string error;
   aof::Manifest manifest = manifest_;
   manifest.incrs.push_back({aof::IncrName(appendfilename_, seq), seq, 'i'});
-  if (!OpenIncr(seq, /*fresh=*/true, &next, &error) || !WriteManifest(manifest, &error)) {
+  // Before the first rewrite completes, the manifest on disk stays the one found there: the
+  // new increment is listed only with the base this fork's child writes.
+  if (!OpenIncr(seq, /*fresh=*/true, &next, &error) ||
+      (!first_rewrite_pending_ && !WriteManifest(manifest, &error))) {
     spdlog::warn("AOF rewrite: cannot start the next increment file: {}", error);
     if (next) ::unlink(PathOf(manifest.incrs.back().name).c_str());
     return;
@@ -505,6 +666,9 @@ void AppendOnlyFile::SwitchIncrAtFork() {
   file_ = std::move(next);
   selected_db_ = -1;
   incr_seq_at_fork_ = seq;
+  // Turned on at run time: from this point, with every shard locked, each change goes to the
+  // new increment; the child's snapshot holds every earlier one.
+  if (first_rewrite_pending_) server_.set_command_log(this);
 }
 
 void AppendOnlyFile::RewriteDone(bool ok, int64_t new_base_seq, const std::string& new_base_name,
@@ -514,10 +678,21 @@ void AppendOnlyFile::RewriteDone(bool ok, int64_t new_base_seq, const std::strin
   incr_seq_at_fork_ = 0;
   if (rewrite_started_ms_ >= 0) last_rewrite_time_sec_ = (NowMs() - rewrite_started_ms_) / 1000;
   rewrite_started_ms_ = -1;
+  if (retired()) {
+    // Turned off while the child ran (a finished child not yet reaped when Retire killed it):
+    // the manifest on disk stays as the AOF left it.
+    spdlog::info("Background AOF rewrite discarded: the AOF was turned off");
+    ::unlink(temp_path.c_str());
+    return;
+  }
   auto fail = [&](const std::string& why) {
     spdlog::warn("Background AOF rewrite failed: {}", why);
     ::unlink(temp_path.c_str());
     last_rewrite_ok_ = false;
+    ++consecutive_failures_;
+    // Turned on at run time, the AOF has no base until a rewrite succeeds (Redis schedules
+    // another one while in AOF_WAIT_REWRITE).
+    if (first_rewrite_pending_) rewrite_scheduled_ = true;
   };
   if (!ok) return fail("the child did not finish (killed, or an error writing the base)");
   if (first_incr == 0) return fail("the increment file could not be switched at the fork");
@@ -536,9 +711,11 @@ void AppendOnlyFile::RewriteDone(bool ok, int64_t new_base_seq, const std::strin
   for (const auto& f : manifest_.incrs) {
     (f.seq >= first_incr ? next.incrs : obsolete).push_back(f);
   }
-  // The old base and increments leave the count now, whether deleted or kept as history.
+  // The old base and increments leave the count now, whether deleted or kept as history. (The
+  // files of a manifest found at a run-time start were never counted: only our increments.)
   uint64_t removed = 0;
   for (size_t i = history_files; i < obsolete.size(); ++i) {
+    if (first_rewrite_pending_ && obsolete[i].seq <= seq_floor_) continue;
     removed += aof_files::FileSize(PathOf(obsolete[i].name));
   }
   bool renamed = false;
@@ -561,6 +738,7 @@ void AppendOnlyFile::RewriteDone(bool ok, int64_t new_base_seq, const std::strin
     if (!WriteManifest(next, &again)) spdlog::warn("AOF rewrite: {}", again);
   }
   manifest_ = std::move(next);
+  first_rewrite_pending_ = false;
   for (const auto& f : obsolete) ::unlink(PathOf(f.name).c_str());
   const uint64_t base_bytes = aof_files::FileSize(base_path);
   current_size_.fetch_add(base_bytes, std::memory_order_relaxed);
@@ -568,6 +746,7 @@ void AppendOnlyFile::RewriteDone(bool ok, int64_t new_base_seq, const std::strin
   base_size_ = current_size_.load();
   ++rewrites_;
   last_rewrite_ok_ = true;
+  consecutive_failures_ = 0;
   spdlog::info("Background AOF rewrite finished successfully: base {}", new_base_name);
 }
 
@@ -589,7 +768,7 @@ void AppendOnlyFile::AppendInfo(std::string* out) const {
     write_ok = write_error_.empty();
   }
   std::lock_guard l(manifest_mu_);
-  line("aof_enabled", "1");
+  line("aof_enabled", retired() ? "0" : "1");
   line("aof_rewrite_in_progress", rewriting ? "1" : "0");
   line("aof_rewrite_scheduled", rewrite_scheduled_ ? "1" : "0");
   line("aof_last_rewrite_time_sec", std::to_string(last_rewrite_time_sec_));

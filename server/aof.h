@@ -24,9 +24,24 @@
 // it into place, writes the manifest (new base + the increments since the fork) and deletes the
 // old files. A failed or killed child leaves the manifest as it was.
 //
+// Turned on at run time (CONFIG SET appendonly yes, OpenAtRunTime), the AOF writes nothing at
+// once: its first rewrite writes the base. At that rewrite's fork, with every shard locked, the
+// AOF opens its first increment and installs itself as the server's command log, so every
+// change is either in the child's snapshot or in the increment. Until the rewrite completes the
+// manifest on disk is left as it was (an earlier run's, or none), as in Redis 7.0; its files are
+// never appended to, the new files take sequence numbers after every file it names, and the
+// manifest written at completion (the new base and the increments since the fork) drops them.
+// A first rewrite that fails or is killed is started again by the cron.
+//
+// Turned off (Retire), the AOF writes and fsyncs what was appended, removes itself as the
+// command log, kills its rewrite child and closes its file; appends that still reach it (from a
+// thread that loaded the command log pointer just before) are dropped, as the AOF is off. The
+// object stays valid (Persistence keeps it until shutdown) and every method stays safe to call.
+//
 // Thread-safety: Append/AwaitDurable from any thread; Cron, StartRewrite, AppendInfo and
 // WriteError from any thread too (the server cron, command handlers). Internally `mu_` guards
 // the buffer and the current increment file; `manifest_mu_` the manifest and rewrite state.
+// Lock order: shard locks (held across the fork), then mu_, then manifest_mu_.
 #pragma once
 
 #include <atomic>
@@ -85,13 +100,24 @@ class AppendOnlyFile final : public CommandLog {
   // with ServerContext::set_command_log.
   static std::unique_ptr<AppendOnlyFile> Open(ServerContext& server, BackgroundChild& child,
                                               std::string* error, RdbSaveOptions base_options = {});
-  // Writes and fsyncs what is buffered; kills a rewrite child still running.
+  // CONFIG SET appendonly yes (see above): reads the manifest found on disk, if any, and
+  // prepares the directory; writes nothing. The caller then calls StartRewrite, whose fork
+  // installs the AOF as the command log (or, scheduled, the cron's later fork does).
+  static std::unique_ptr<AppendOnlyFile> OpenAtRunTime(ServerContext& server,
+                                                       BackgroundChild& child, std::string* error,
+                                                       RdbSaveOptions base_options = {});
+  // Writes and fsyncs what is buffered; kills its rewrite child if one is still running.
   ~AppendOnlyFile() override;
   AppendOnlyFile(const AppendOnlyFile&) = delete;
   AppendOnlyFile& operator=(const AppendOnlyFile&) = delete;
 
-  // The AOF installed as the server's command log, or null.
-  static AppendOnlyFile* Of(ServerContext& server);
+  // CONFIG SET appendonly no (see above). Idempotent. REQUIRES the calling thread holds no
+  // shard lock, or every one (a rewrite child is reaped here).
+  void Retire();
+  bool retired() const { return retired_.load(std::memory_order_acquire); }
+  // True while the first rewrite of an AOF turned on at run time runs: until it completes, no
+  // file holds the data (SHUTDOWN refuses then, as Redis does, unless FORCE).
+  bool WritingInitialBase() const;
 
   void Append(int db, const std::vector<std::string_view>& args) override;
   void AppendBatch(const std::vector<std::pair<int, std::vector<std::string>>>& commands) override;
@@ -110,8 +136,9 @@ class AppendOnlyFile final : public CommandLog {
   void Cron();
 
   enum class RewriteStart { kStarted, kScheduled, kInProgress, kFailed };
-  // BGREWRITEAOF. With a BGSAVE child running, the rewrite is scheduled for when it ends.
-  // REQUIRES the calling thread holds no shard lock.
+  // BGREWRITEAOF. With a BGSAVE child running (or another AOF's rewrite child, of an AOF
+  // turned off), the rewrite is scheduled for when it ends; inside EXEC, for the next cron tick.
+  // kFailed on a retired AOF.
   RewriteStart StartRewrite(std::string* error);
   // The same reply texts as Redis for each outcome.
   static std::string_view RewriteReply(RewriteStart start);
@@ -131,7 +158,10 @@ class AppendOnlyFile final : public CommandLog {
   enum class Fsync { kAlways, kEverysec, kNo };
 
   AppendOnlyFile(ServerContext& server, BackgroundChild& child, RdbSaveOptions base_options);
+  // What both openings do first: names, fsync policy, the directory, leftover temporary files.
+  bool PrepareDirectory(std::string* error);
   bool Init(std::string* error);
+  bool InitAtRunTime(std::string* error);
   static Fsync ParseFsync(std::string_view name);
   // Writes buf_ out as the writer (writing_ set by the caller); `l` is released during I/O.
   // Returns false on a write error (handled by HandleWriteError).
@@ -141,6 +171,7 @@ class AppendOnlyFile final : public CommandLog {
   // Returns once logical offset `target` is written (fsynced under always); AwaitDurable's work.
   void AwaitOffset(uint64_t target);
   void FsyncLoop();
+  void StopFsyncThread();
   // Opens increment file `seq` for appending.
   // `fresh`: truncate whatever a crashed predecessor left under that name.
   bool OpenIncr(int64_t seq, bool fresh, std::shared_ptr<File>* out, std::string* error);
@@ -151,6 +182,10 @@ class AppendOnlyFile final : public CommandLog {
                    const std::string& temp_path);
   std::string PathOf(const std::string& name) const { return dir_ + "/" + name; }
   bool AutoRewriteDue() const;
+  // True while the cron must not start a rewrite after repeated failures (see aof.cc).
+  bool RewriteLimitedLocked(int64_t now_ms);  // REQUIRES manifest_mu_
+  // True while a rewrite child of this AOF runs (not one of another AOF, turned off).
+  bool OwnRewriteRunning() const;
 
   ServerContext& server_;
   BackgroundChild& child_;
@@ -187,6 +222,16 @@ class AppendOnlyFile final : public CommandLog {
   std::atomic<uint64_t> base_size_{0};     // aof_base_size: the size after the last rewrite
   std::atomic<uint64_t> current_size_{0};  // base + increments on disk
   int64_t incr_seq_at_fork_ = 0;           // the first increment of the running rewrite
+  // Opened at run time and no rewrite completed yet: manifest_ is the one found on disk (or
+  // empty) plus the increments opened since, and is not written out.
+  bool first_rewrite_pending_ = false;
+  // The highest sequence number the manifest found on disk names: new files come after it.
+  int64_t seq_floor_ = 0;
+  uint64_t consecutive_failures_ = 0;  // rewrites failed since the last success
+  int64_t retry_delay_minutes_ = 0;    // the limit's current delay; 0 = not limited
+  int64_t retry_at_ms_ = 0;            // limited until then; 0 = the delay is still to start
+  // Set by Retire, under mu_ and manifest_mu_ both.
+  std::atomic<bool> retired_{false};
 
   void AppendLocked(int db, const std::vector<std::string_view>& args);
 

@@ -1,5 +1,6 @@
 // BGREWRITEAOF (Redis 7.0's aof.c bgrewriteaofCommand).
 #include "server/aof.h"
+#include "server/persistence.h"
 #include "server/server_context.h"
 
 namespace rowcached::server {
@@ -7,7 +8,7 @@ namespace rowcached::server {
 namespace {
 
 void CmdBgRewriteAof(CommandContext& ctx) {
-  AppendOnlyFile* aof = AppendOnlyFile::Of(ctx.server);
+  std::shared_ptr<AppendOnlyFile> aof = ctx.server.persistence().aof();
   if (aof == nullptr) {
     ctx.reply.Error("ERR Background append only file rewriting needs appendonly yes");
     return;

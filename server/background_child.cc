@@ -27,7 +27,12 @@ bool BackgroundChild::Start(Keyspace& ks, Kind kind, const std::function<void()>
     ShardLocks locks;
     locks.LockAll(ks);
     if (at_fork) at_fork();
-    pid = fork();
+    if (fail_next_fork_.exchange(false)) {
+      errno = EAGAIN;
+      pid = -1;
+    } else {
+      pid = fork();
+    }
     if (pid == 0) {
       // The child: single-threaded from here on. The shard locks it "holds" are copies; nothing
       // in it will take them again.

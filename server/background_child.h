@@ -23,6 +23,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -56,6 +57,9 @@ class BackgroundChild {
   // logs), reaps it and runs on_done(false).
   void Kill();
 
+  // Tests: the next Start fails as a failed fork() does (EAGAIN), after running its at_fork.
+  void FailNextForkForTesting() { fail_next_fork_ = true; }
+
  private:
   bool Reap(bool block);
 
@@ -63,6 +67,7 @@ class BackgroundChild {
   Kind kind_ = Kind::kNone;  // set from the start of Start() to the end of on_done
   pid_t pid_ = -1;           // -1 while starting or finishing
   DoneFn on_done_;
+  std::atomic<bool> fail_next_fork_{false};
 };
 
 }  // namespace rowcached::server

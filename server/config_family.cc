@@ -2,6 +2,7 @@
 #include <functional>
 
 #include "server/notify.h"
+#include "server/persistence.h"
 #include "server/server_context.h"
 #include "server/util.h"
 
@@ -154,7 +155,9 @@ const std::vector<ConfigParam>& Params() {
       {"timeout", [](const Options& o) { return Int64ToString(o.timeout); },
        [](Options& o, std::string_view v) { return SetInt(&o.timeout, v, 0, INT32_MAX); }},
       {"dir", [](const Options& o) { return o.dir; }, nullptr},
-      {"appendonly", [](const Options& o) { return YesNo(o.appendonly); }, nullptr},
+      // Applied by CmdConfigSet (Persistence::SetAppendOnly) once the value is set.
+      {"appendonly", [](const Options& o) { return YesNo(o.appendonly); },
+       [](Options& o, std::string_view v) { return SetBool(&o.appendonly, v); }},
       {"appendfsync", [](const Options& o) { return o.appendfsync; },
        [](Options& o, std::string_view v) {
          return SetEnum(&o.appendfsync, v, {"always", "everysec", "no"});
@@ -207,6 +210,7 @@ void CmdConfigSet(CommandContext& ctx) {
   }
   // All or nothing, like Redis 7: validate every pair on a copy, then apply.
   Options copy = ctx.server.options();
+  bool sets_appendonly = false;
   for (size_t i = 2; i < ctx.argc(); i += 2) {
     const ConfigParam* param = nullptr;
     for (const auto& p : Params()) {
@@ -228,11 +232,21 @@ void CmdConfigSet(CommandContext& ctx) {
                       std::string(ctx.arg(i)) + "') - " + err);
       return;
     }
+    if (EqualsIgnoreCase(param->name, "appendonly")) sets_appendonly = true;
   }
-  int64_t old_maxmemory = ctx.server.options().maxmemory;
+  const Options old = ctx.server.options();
   ctx.server.UpdateOptions([&](Options& o) { o = copy; });
+  // As Redis' apply functions, after every value is set (a new AOF takes the appendfsync of the
+  // same command); when it fails, every value of the command is restored.
+  std::string apply_error;
+  if (sets_appendonly && !ctx.server.persistence().SetAppendOnly(copy.appendonly, &apply_error)) {
+    ctx.server.UpdateOptions([&](Options& o) { o = old; });
+    ctx.reply.Error("ERR CONFIG SET failed (possibly related to argument 'appendonly') - " +
+                    apply_error);
+    return;
+  }
   // Like Redis' updateMaxmemory: a lower limit is enforced at once, not at the next write.
-  if (copy.maxmemory != old_maxmemory) (void)ctx.server.evictor().PerformEvictions(ctx.server);
+  if (copy.maxmemory != old.maxmemory) (void)ctx.server.evictor().PerformEvictions(ctx.server);
   ctx.reply.Ok();
 }
 

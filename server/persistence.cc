@@ -41,7 +41,82 @@ std::vector<SaveRule> ParseSaveRules(const std::vector<std::string>& rules) {
 Persistence::Persistence(ServerContext& server)
     : server_(server), lastsave_s_(server.clock().NowMs() / 1000) {}
 
-Persistence::~Persistence() = default;
+Persistence::~Persistence() {
+  // A child still running is killed while what its on_done refers to (this object, the AOFs)
+  // is alive.
+  child_.Kill();
+}
+
+std::shared_ptr<AppendOnlyFile> Persistence::aof() const {
+  std::lock_guard l(aof_mu_);
+  return aof_;
+}
+
+void Persistence::UseAppendOnlyFile(std::shared_ptr<AppendOnlyFile> aof) {
+  server_.set_command_log(aof.get());
+  std::lock_guard l(aof_mu_);
+  aof_ = std::move(aof);
+}
+
+bool Persistence::WritingInitialAof() const {
+  std::shared_ptr<AppendOnlyFile> aof = this->aof();
+  return aof && aof->WritingInitialBase();
+}
+
+bool Persistence::SetAppendOnly(bool on, std::string* error) {
+  if (on) return StartAppendOnly(error);
+  StopAppendOnly();
+  return true;
+}
+
+bool Persistence::StartAppendOnly(std::string* error) {
+  if (this->aof()) return true;
+  // Redis' reply when the AOF cannot be turned on; the reason goes to the log.
+  const std::string unable = "Unable to turn on AOF. Check server logs.";
+  std::string why;
+  std::shared_ptr<AppendOnlyFile> aof =
+      AppendOnlyFile::OpenAtRunTime(server_, child_, &why, SaveOptions());
+  if (!aof) {
+    spdlog::warn("cannot turn on the AOF: {}", why);
+    *error = unable;
+    return false;
+  }
+  {
+    std::lock_guard l(aof_mu_);
+    // Turned on by another client meanwhile: this one was never installed, nothing to undo.
+    if (aof_) return true;
+    aof_ = aof;
+  }
+  const AppendOnlyFile::RewriteStart start = aof->StartRewrite(&why);
+  if (start == AppendOnlyFile::RewriteStart::kScheduled) {
+    spdlog::warn(
+        "AOF was enabled but there is already another background operation. An AOF background "
+        "was scheduled to start when possible.");
+  }
+  if (start != AppendOnlyFile::RewriteStart::kFailed) return true;
+  spdlog::warn("cannot turn on the AOF: its first rewrite could not start: {}", why);
+  {
+    std::lock_guard l(aof_mu_);
+    if (aof_ != aof) return true;  // turned off by another client meanwhile
+    aof_.reset();
+    retired_aofs_.push_back(aof);
+  }
+  aof->Retire();
+  *error = unable;
+  return false;
+}
+
+void Persistence::StopAppendOnly() {
+  std::shared_ptr<AppendOnlyFile> aof;
+  {
+    std::lock_guard l(aof_mu_);
+    if (!aof_) return;
+    aof = std::move(aof_);
+    aof_.reset();
+    retired_aofs_.push_back(aof);
+  }
+  aof->Retire();
+}
 
 std::string Persistence::rdb_path() const {
   Options o = server_.options();
@@ -97,9 +172,10 @@ bool Persistence::Load(std::string* error) {
     dirty_at_last_save_ = server_.dirty();
   }
   if (o.appendonly) {
-    aof_ = AppendOnlyFile::Open(server_, child_, error, SaveOptions());
-    if (!aof_) return false;
-    server_.set_command_log(aof_.get());
+    std::shared_ptr<AppendOnlyFile> aof =
+        AppendOnlyFile::Open(server_, child_, error, SaveOptions());
+    if (!aof) return false;
+    UseAppendOnlyFile(std::move(aof));
   }
   return true;
 }
@@ -197,7 +273,8 @@ bool Persistence::PrepareShutdown(bool force_save, bool no_save, std::string* er
     shutdown_force_save_ = force_save;
     shutdown_no_save_ = no_save;
   }
-  if (aof_ && !aof_->Flush(error)) {
+  std::shared_ptr<AppendOnlyFile> aof = this->aof();
+  if (aof && !aof->Flush(error)) {
     spdlog::error("error writing the append only file at shutdown: {}", *error);
     return false;
   }
@@ -224,19 +301,26 @@ bool Persistence::FinishShutdown(std::string* error) {
     // Taken out of the dispatcher's hands with every shard locked (propagate.h).
     server_.set_command_log(nullptr);
   }
-  if (aof_) {
+  std::shared_ptr<AppendOnlyFile> aof;
+  std::vector<std::shared_ptr<AppendOnlyFile>> retired;
+  {
+    std::lock_guard l(aof_mu_);
+    aof = std::move(aof_);
+    aof_.reset();
+    retired.swap(retired_aofs_);
+  }
+  if (aof) {
     std::string aof_error;
-    if (!aof_->Flush(&aof_error)) {
+    if (!aof->Flush(&aof_error)) {
       ok = false;
       *error = aof_error;
     }
-    aof_.reset();
   }
   return ok;
 }
 
 void Persistence::Cron() {
-  if (aof_) aof_->Cron();
+  if (std::shared_ptr<AppendOnlyFile> aof = this->aof()) aof->Cron();
   child_.Poll();
   if (child_.running() != BackgroundChild::Kind::kNone) return;
   int64_t now_s = server_.clock().NowMs() / 1000;
@@ -271,8 +355,9 @@ int64_t Persistence::lastsave_seconds() const {
 }
 
 void Persistence::AppendInfo(std::string* out) const {
+  std::shared_ptr<AppendOnlyFile> aof = this->aof();
   int64_t now = server_.clock().NowMs();
-  std::lock_guard l(mu_);
+  std::unique_lock l(mu_);
   bool in_progress = bgsave_started_ms_ >= 0;
   InfoLine(out, "rdb_changes_since_last_save", server_.dirty() - dirty_at_last_save_);
   InfoLine(out, "rdb_bgsave_in_progress", in_progress ? 1 : 0);
@@ -284,8 +369,9 @@ void Persistence::AppendInfo(std::string* out) const {
   InfoLine(out, "rdb_saves", rdb_saves_);
   InfoLine(out, "rdb_last_load_keys_expired", last_load_keys_expired_);
   InfoLine(out, "rdb_last_load_keys_loaded", last_load_keys_loaded_);
-  if (aof_) {
-    aof_->AppendInfo(out);
+  l.unlock();
+  if (aof) {
+    aof->AppendInfo(out);
   } else {
     InfoLine(out, "aof_enabled", 0);
     InfoLine(out, "aof_rewrite_in_progress", 0);

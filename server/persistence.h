@@ -18,8 +18,17 @@
 // last successful save and `seconds` since it. After a failed BGSAVE, the next try waits 5
 // seconds (Redis' CONFIG_BGSAVE_RETRY_DELAY).
 //
+// The AOF at run time (CONFIG SET appendonly, SetAppendOnly). Turned on, a new AOF starts with
+// a rewrite whose fork installs it as the command log (aof.h); turned off, it is retired: it
+// writes and fsyncs what it holds, stops logging and kills its rewrite child. A retired AOF is
+// kept until shutdown, as an I/O thread may still hold the CommandLog pointer it loaded.
+//
 // Thread-safety: every method may be called from any thread. Save() REQUIRES the caller holds
-// every shard lock (the SAVE command locks them all); Load() runs before serving.
+// every shard lock (the SAVE command locks them all); Load() runs before serving. The AOF in
+// use is a shared_ptr guarded by aof_mu_, which is held only to read or swap the pointers:
+// never across I/O, a fork or a shard lock, so any thread may take it, one holding shard locks
+// included. Whoever uses the AOF works on its own copy of the pointer (aof()), which stays
+// valid, and safe to call, if the AOF is turned off meanwhile.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +36,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "server/background_child.h"
 #include "server/rdb.h"
@@ -70,6 +80,18 @@ class Persistence {
   // Called `hz` times a second by the server's cron thread.
   void Cron();
 
+  // CONFIG SET appendonly yes|no (Redis 7.0's startAppendOnly/stopAppendOnly); nothing when
+  // the AOF already is in that state. Turning on forks the first rewrite (or schedules it
+  // behind a BGSAVE child, or for the cron inside EXEC); false with Redis' *error when it
+  // cannot start (the fork failed), the AOF then stays off. REQUIRES the calling thread holds
+  // no shard lock, or every one (inside EXEC).
+  bool SetAppendOnly(bool on, std::string* error);
+  // Installs `aof` (opened by the caller) as the AOF in use and the command log: what Load()
+  // does; tests with files of their own. Before serving.
+  void UseAppendOnlyFile(std::shared_ptr<AppendOnlyFile> aof);
+  // True while the first rewrite of an AOF turned on at run time writes its base.
+  bool WritingInitialAof() const;
+
   int64_t lastsave_seconds() const;
   // INFO persistence's RDB lines.
   void AppendInfo(std::string* out) const;
@@ -79,17 +101,25 @@ class Persistence {
 
   BackgroundChild& child() { return child_; }
   // The append-only file, null when `appendonly` is off.
-  AppendOnlyFile* aof() { return aof_.get(); }
+  std::shared_ptr<AppendOnlyFile> aof() const;
   std::string rdb_path() const;
 
  private:
+  bool StartAppendOnly(std::string* error);
+  void StopAppendOnly();
+
   RdbSaveOptions SaveOptions() const;
   void BackgroundSaveDone(bool ok, pid_t pid, uint64_t dirty_at_fork, int64_t started_ms);
   void SaveSucceeded(uint64_t dirty_at_start);
 
   ServerContext& server_;
   BackgroundChild child_;
-  std::unique_ptr<AppendOnlyFile> aof_;  // destroyed before child_: it may kill its child
+  // Guards aof_ and retired_aofs_ only (see the thread-safety note above). The AOFs are
+  // destroyed before child_ (whose on_done may refer to them; the destructor kills the child
+  // first).
+  mutable std::mutex aof_mu_;
+  std::shared_ptr<AppendOnlyFile> aof_;
+  std::vector<std::shared_ptr<AppendOnlyFile>> retired_aofs_;
   mutable std::mutex mu_;
   int64_t lastsave_s_ = 0;           // time of the last successful save (or start-up)
   uint64_t dirty_at_last_save_ = 0;  // dirty() when the last successful save began

@@ -143,6 +143,12 @@ class ServerContext {
   // dispatcher appends to it (propagate.h). Install or remove it while holding every shard
   // lock (see propagate.h), or before serving.
   void set_command_log(CommandLog* log) { command_log_.store(log, std::memory_order_release); }
+  // Removes `log` if it is still the one installed (CONFIG SET appendonly no). Removing needs no
+  // shard lock: a thread that loaded the pointer before may still append to `log`, which then
+  // decides whether that append counts (AppendOnlyFile::Retire).
+  void RemoveCommandLog(CommandLog* log) {
+    command_log_.compare_exchange_strong(log, nullptr, std::memory_order_acq_rel);
+  }
   CommandLog* command_log() const { return command_log_.load(std::memory_order_acquire); }
 
   // SHUTDOWN: the network layer installs the hook; commands call RequestShutdown().

@@ -1,6 +1,7 @@
 // Connection and server commands: PING ECHO QUIT RESET HELLO AUTH SELECT DBSIZE FLUSHDB
 // FLUSHALL INFO TIME CONFIG COMMAND SHUTDOWN.
 #include <malloc.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -246,6 +247,13 @@ void CmdShutdown(CommandContext& ctx) {
   }
   if (no_save && save) {
     ctx.reply.Error(ErrorText(Status::kSyntax));
+    return;
+  }
+  // Redis' prepareForShutdown: killing the first rewrite of an AOF just turned on would leave
+  // no file with the data (an earlier AOF's manifest, stale, is still the one on disk).
+  if (!force && ctx.server.persistence().WritingInitialAof()) {
+    spdlog::warn("Writing initial AOF, can't exit.");
+    ctx.reply.Error("ERR Errors trying to SHUTDOWN. Check logs.");
     return;
   }
   // The final snapshot is written here, with every shard locked, so a failure can be answered;

@@ -1,19 +1,24 @@
 // The append-only file over real sockets: replies to logged writes leave only once the AOF has
 // the writes (per-I/O-thread group commit in the network layer), blocked clients served by a
-// logged write included; and the files, checked by our repair tool and Redis' own.
+// logged write included; the files, checked by our repair tool and Redis' own; and the AOF
+// turned on and off at run time while clients write.
 #include "server/aof.h"
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <memory>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "protocol/process.h"
 #include "protocol/resp_client.h"
 #include "protocol/test_server.h"
 #include "server/dispatch.h"
+#include "server/keyspace.h"
 #include "server/network.h"
 
 namespace rowcached::protocol_test {
@@ -224,15 +229,17 @@ TEST_CASE("AOF: our files pass redis-check-aof and our checker fixes a cut file"
   CHECK(redis.exit_code == 0);
 }
 
-// A private redis-server 7.0 with appendonly on `dir` (the AOF's commands, no RDB preamble).
+// A private redis-server 7.0 with appendonly on (or off) on `dir` (the AOF's commands, no RDB
+// preamble).
 class RedisServer {
  public:
-  explicit RedisServer(const fs::path& dir)
+  explicit RedisServer(const fs::path& dir, bool appendonly = true)
       : port_(FreePort()),
-        process_({RequireTool("redis-server", "redis-server"), "--port", std::to_string(port_),
-                  "--bind", "127.0.0.1", "--dir", dir.string(), "--save", "", "--appendonly", "yes",
-                  "--aof-use-rdb-preamble", "no", "--appendfsync", "always"},
-                 dir) {
+        process_(
+            {RequireTool("redis-server", "redis-server"), "--port", std::to_string(port_), "--bind",
+             "127.0.0.1", "--dir", dir.string(), "--save", "", "--appendonly",
+             appendonly ? "yes" : "no", "--aof-use-rdb-preamble", "no", "--appendfsync", "always"},
+            dir) {
     WaitUntil([&] { return CanConnect(port_); }, "redis-server to listen");
     // It listens while it loads its AOF, answering -LOADING meanwhile.
     RespClient c(port_);
@@ -337,4 +344,199 @@ TEST_CASE("AOF: an AOF written by rowcached loads into redis-server 7.0", "[prot
 }
 
 }  // namespace
+}  // namespace rowcached::protocol_test
+
+// CONFIG SET appendonly at run time, over real sockets while clients write on both I/O threads.
+namespace rowcached::protocol_test {
+namespace {
+
+// A client on its own thread writing distinct keys in pipelined batches until told to stop,
+// with raw sockets (no Catch2 assertion off the test's thread): it counts the writes
+// acknowledged with +OK and anything else as an error.
+class Writer {
+ public:
+  Writer(uint16_t port, int id) : id_(id) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd_ >= 0);
+    timeval tv{static_cast<time_t>(kDeadline.count()), 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~Writer() {
+    Stop();
+    ::close(fd_);
+  }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int64_t acked() const { return acked_.load(); }
+  int64_t errors() const { return errors_.load(); }
+
+ private:
+  void Loop() {
+    constexpr int kBatch = 50;
+    const std::string ok = "+OK\r\n";
+    while (!stop_) {
+      std::string bytes;
+      for (int i = 0; i < kBatch; ++i) {
+        bytes +=
+            EncodeCommand({"SET", "w" + std::to_string(id_) + ":" + std::to_string(next_++), "v"});
+      }
+      if (::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(bytes.size())) {
+        ++errors_;
+        return;
+      }
+      std::string replies;
+      char buf[4096];
+      while (replies.size() < ok.size() * kBatch) {
+        ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n <= 0) {
+          ++errors_;
+          return;
+        }
+        replies.append(buf, static_cast<size_t>(n));
+      }
+      for (int i = 0; i < kBatch; ++i) {
+        (replies.compare(i * ok.size(), ok.size(), ok) == 0 ? acked_ : errors_)++;
+      }
+    }
+  }
+
+  const int id_;
+  int fd_ = -1;
+  int64_t next_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> acked_{0};
+  std::atomic<int64_t> errors_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("AOF: CONFIG SET appendonly toggled while clients write, the last AOF holds them all",
+          "[protocol][aof][config]") {
+  TempDir tmp;
+  server::Options o;
+  o.dir = tmp.path().string();
+  o.appendonly = false;
+  o.appendfsync = "everysec";
+  InProcessServer server(o);
+  RespClient admin(server.port());
+  std::vector<std::unique_ptr<Writer>> writers;
+  for (int i = 0; i < 4; ++i) writers.push_back(std::make_unique<Writer>(server.port(), i));
+  auto total_acked = [&] {
+    int64_t n = 0;
+    for (const auto& w : writers) n += w->acked();
+    return n;
+  };
+  // On and off again while the writers run: each "yes" forks a first rewrite, each "no" kills
+  // it and retires the log the I/O threads append to.
+  for (int round = 0; round < 3; ++round) {
+    const int64_t before = total_acked();
+    REQUIRE(admin.Command({"CONFIG", "SET", "appendonly", "yes"}).raw == "+OK\r\n");
+    WaitUntil([&] { return total_acked() > before + 200; }, "writes while the AOF is on");
+    REQUIRE(admin.Command({"CONFIG", "SET", "appendonly", "no"}).raw == "+OK\r\n");
+    CHECK(InfoField(Info(admin, "persistence"), "aof_enabled") == "0");
+    WaitUntil([&] { return total_acked() > before + 400; }, "writes while the AOF is off");
+  }
+  REQUIRE(admin.Command({"CONFIG", "SET", "appendonly", "yes"}).raw == "+OK\r\n");
+  WaitForFirstAofRewrite(admin);
+  CHECK(InfoField(Info(admin, "persistence"), "aof_enabled") == "1");
+  const int64_t at_rewrite = total_acked();
+  WaitUntil([&] { return total_acked() > at_rewrite + 200; }, "writes after the rewrite");
+  for (auto& w : writers) w->Stop();
+  for (const auto& w : writers) CHECK(w->errors() == 0);
+  const int64_t acked = total_acked();
+  CHECK(admin.Command({"DBSIZE"}).integer == acked);
+
+  // What a restart with appendonly yes loads: every acknowledged write, before and after.
+  server::Options reload = o;
+  reload.appendonly = true;
+  server::ServerContext fresh(reload);
+  std::string error;
+  server::AofLoadResult result;
+  REQUIRE(server::LoadAppendOnlyFile(fresh, reload, &error, &result));
+  CHECK(result.found);
+  server::ShardLocks locks;
+  locks.LockAll(fresh.keyspace());
+  CHECK(static_cast<int64_t>(server::Db(&fresh.keyspace(), 0).Size()) == acked);
+}
+
+}  // namespace rowcached::protocol_test
+
+namespace rowcached::protocol_test {
+namespace {
+
+// What a client sees of CONFIG SET appendonly on a server started with appendonly no over the
+// AOF an earlier run left in `dir`: the replies, the INFO fields, and the files at the end.
+std::vector<std::string> TurnOnAndOffOverAnEarlierAof(uint16_t port, const fs::path& dir) {
+  RespClient c(port);
+  std::vector<std::string> seen;
+  auto run = [&](std::vector<std::string> args) { seen.push_back(c.Command(args).raw); };
+  auto info = [&](const std::string& field) {
+    seen.push_back(field + ":" + InfoField(Info(c, "persistence"), field));
+  };
+  run({"DBSIZE"});  // the earlier AOF is not loaded
+  run({"SET", "fresh", "1"});
+  run({"CONFIG", "SET", "appendonly", "maybe"});
+  run({"CONFIG", "SET", "appendonly", "yes"});
+  info("aof_enabled");
+  run({"SET", "after", "1"});
+  WaitForFirstAofRewrite(c);
+  info("aof_last_bgrewrite_status");
+  run({"CONFIG", "SET", "appendonly", "yes"});
+  run({"CONFIG", "GET", "appendonly"});
+  const fs::path aof_dir = dir / "appendonlydir";
+  seen.push_back(ReadFile(aof_dir / "appendonly.aof.manifest"));
+  std::set<std::string> files;
+  for (const auto& f : fs::directory_iterator(aof_dir)) files.insert(f.path().filename());
+  for (const auto& f : files) seen.push_back(f);
+  run({"CONFIG", "SET", "appendonly", "no"});
+  info("aof_enabled");
+  info("aof_rewrite_in_progress");
+  run({"CONFIG", "SET", "appendonly", "no"});
+  run({"CONFIG", "GET", "appendonly"});
+  return seen;
+}
+
+}  // namespace
+
+TEST_CASE("AOF: CONFIG SET appendonly over an earlier AOF replies and leaves files as Redis 7.0",
+          "[protocol][aof][config]") {
+  TempDir redis_dir, ours_dir;
+  {
+    RedisServer redis(redis_dir.path());
+    RespClient c(redis.port());
+    REQUIRE(c.Command({"SET", "stale", "1"}).raw == "+OK\r\n");
+  }
+  std::vector<std::string> redis_saw;
+  {
+    RedisServer redis(redis_dir.path(), /*appendonly=*/false);
+    redis_saw = TurnOnAndOffOverAnEarlierAof(redis.port(), redis_dir.path());
+  }
+  const std::vector<std::string> args = {"--persistence.aof_use_rdb_preamble=false",
+                                         "--persistence.appendfsync=always", "--persistence.save="};
+  auto with = [&](const std::string& appendonly) {
+    std::vector<std::string> a = args;
+    a.push_back("--persistence.appendonly=" + appendonly);
+    return a;
+  };
+  {
+    RowcachedProcess ours(ours_dir.path(), with("true"));
+    RespClient c(ours.port());
+    REQUIRE(c.Command({"SET", "stale", "1"}).raw == "+OK\r\n");
+    ours.Shutdown();
+  }
+  RowcachedProcess ours(ours_dir.path(), with("false"));
+  CHECK(TurnOnAndOffOverAnEarlierAof(ours.port(), ours_dir.path()) == redis_saw);
+  ours.Shutdown();
+}
+
 }  // namespace rowcached::protocol_test

@@ -2,7 +2,7 @@
 // next start loads; kill -9 in the middle of a BGSAVE or an AOF rewrite leaves the previous files
 // usable; a damaged snapshot stops start-up with a message instead of serving half a dataset;
 // with the AOF, no acknowledged write is lost to kill -9 (always, and everysec too); the AOF
-// wins over the snapshot.
+// wins over the snapshot; the AOF turned on and off at run time (CONFIG SET appendonly).
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -12,6 +12,7 @@
 
 #include "protocol/process.h"
 #include "protocol/resp_client.h"
+#include "protocol/test_server.h"
 
 namespace rowcached::protocol_test {
 namespace {
@@ -284,6 +285,158 @@ TEST_CASE("The AOF is preferred over the snapshot when both exist", "[persistenc
   RowcachedProcess server(data.path(), {"--persistence.save="});
   RespClient c(server.port());
   CHECK(c.Command({"GET", "k"}).str == "in-both");
+  server.Shutdown();
+}
+
+}  // namespace rowcached::protocol_test
+
+// CONFIG SET appendonly at run time, then kill -9 and a restart with appendonly yes.
+namespace rowcached::protocol_test {
+namespace {
+
+const std::vector<std::string> kAofOff = {"--persistence.appendonly=false", "--persistence.save="};
+const std::vector<std::string> kAofOn = {"--persistence.appendonly=true", "--persistence.save="};
+
+}  // namespace
+
+TEST_CASE("CONFIG SET appendonly yes: after kill -9, a restart with the AOF has every write",
+          "[persistence][aof][config]") {
+  TempDir data;
+  constexpr int kKeys = 20000;
+  {
+    RowcachedProcess server(data.path(), kAofOff);
+    Fill(server.port(), kKeys);
+    RespClient c(server.port());
+    REQUIRE(c.Command({"SET", "s", "hello", "EX", "1000"}).str == "OK");
+    REQUIRE(c.Command({"HSET", "h", "f1", "v1", "f2", "v2"}).integer == 2);
+    REQUIRE(c.Command({"RPUSH", "l", "a", "b", "c"}).integer == 3);
+    REQUIRE(c.Command({"SADD", "set", "x", "y"}).integer == 2);
+    REQUIRE(c.Command({"ZADD", "z", "1", "a", "2", "b"}).integer == 2);
+    REQUIRE(c.Command({"SET", "changed-later", "old", "EX", "2000"}).str == "OK");
+    REQUIRE(c.Command({"CONFIG", "SET", "appendonly", "yes"}).str == "OK");
+    CHECK(InfoField(Info(c, "persistence"), "aof_enabled") == "1");
+    CHECK(c.Command({"CONFIG", "GET", "appendonly"}).raw ==
+          "*2\r\n$10\r\nappendonly\r\n$3\r\nyes\r\n");
+    // Written while the first rewrite may still run: the increment's.
+    REQUIRE(c.Command({"SET", "s2", "world", "PX", "3000000"}).str == "OK");
+    REQUIRE(c.Command({"HSET", "h", "f1", "changed"}).integer == 0);
+    REQUIRE(c.Command({"LPOP", "l"}).str == "a");
+    REQUIRE(c.Command({"SREM", "set", "x"}).integer == 1);
+    REQUIRE(c.Command({"ZINCRBY", "z", "5", "a"}).str == "6");
+    REQUIRE(c.Command({"SET", "changed-later", "new", "KEEPTTL"}).str == "OK");
+    REQUIRE(c.Command({"DEL", "key:7"}).integer == 1);
+    REQUIRE(c.Command({"SET", "key:8", "changed"}).str == "OK");
+    WaitForFirstAofRewrite(c);
+    REQUIRE(c.Command({"SET", "after-rewrite", "1"}).str == "OK");
+    server.KillHard();
+  }
+  // Loaded from the AOF: the process wrote no snapshot.
+  CHECK_FALSE(fs::exists(data.path() / "dump.rdb"));
+  RowcachedProcess server(data.path(), kAofOn);
+  RespClient c(server.port());
+  CHECK(c.Command({"DBSIZE"}).integer == kKeys - 1 + 8);
+  CHECK(c.Command({"GET", "key:4242"}).str == "value-4242");
+  CHECK(c.Command({"EXISTS", "key:7"}).integer == 0);
+  CHECK(c.Command({"GET", "key:8"}).str == "changed");
+  CHECK(c.Command({"GET", "s"}).str == "hello");
+  int64_t ttl = c.Command({"TTL", "s"}).integer;
+  CHECK((ttl > 0 && ttl <= 1000));
+  CHECK(c.Command({"GET", "s2"}).str == "world");
+  ttl = c.Command({"TTL", "s2"}).integer;
+  CHECK((ttl > 2000 && ttl <= 3000));
+  CHECK(c.Command({"GET", "changed-later"}).str == "new");
+  ttl = c.Command({"TTL", "changed-later"}).integer;
+  CHECK((ttl > 0 && ttl <= 2000));
+  CHECK(c.Command({"HGETALL", "h"}).raw ==
+        "*4\r\n$2\r\nf1\r\n$7\r\nchanged\r\n$2\r\nf2\r\n$2\r\nv2\r\n");
+  CHECK(c.Command({"LRANGE", "l", "0", "-1"}).raw == "*2\r\n$1\r\nb\r\n$1\r\nc\r\n");
+  CHECK(c.Command({"SMEMBERS", "set"}).raw == "*1\r\n$1\r\ny\r\n");
+  CHECK(c.Command({"ZRANGE", "z", "0", "-1", "WITHSCORES"}).raw ==
+        "*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\n6\r\n");
+  CHECK(c.Command({"GET", "after-rewrite"}).str == "1");
+  server.Shutdown();
+}
+
+TEST_CASE("CONFIG SET appendonly yes over an earlier run's AOF: its data does not come back",
+          "[persistence][aof][config]") {
+  TempDir data;
+  {
+    RowcachedProcess server(data.path(), kAofOn);
+    RespClient c(server.port());
+    REQUIRE(c.Command({"SET", "stale", "1"}).str == "OK");
+    REQUIRE(c.Command({"SET", "shared", "old"}).str == "OK");
+    server.KillHard();
+  }
+  const fs::path aof_dir = data.path() / "appendonlydir";
+  std::set<std::string> old_files;
+  for (const auto& f : fs::directory_iterator(aof_dir)) {
+    if (f.path().filename() != "appendonly.aof.manifest") old_files.insert(f.path().filename());
+  }
+  REQUIRE(old_files.size() == 2);  // base 1, increment 1
+  {
+    RowcachedProcess server(data.path(), kAofOff);
+    RespClient c(server.port());
+    CHECK(c.Command({"DBSIZE"}).integer == 0);  // the AOF is not loaded with appendonly no
+    REQUIRE(c.Command({"SET", "fresh", "1"}).str == "OK");
+    REQUIRE(c.Command({"SET", "shared", "new"}).str == "OK");
+    REQUIRE(c.Command({"CONFIG", "SET", "appendonly", "yes"}).str == "OK");
+    REQUIRE(c.Command({"SET", "after", "1"}).str == "OK");
+    WaitForFirstAofRewrite(c);
+    server.KillHard();
+  }
+  for (const auto& name : old_files) CHECK_FALSE(fs::exists(aof_dir / name));
+  RowcachedProcess server(data.path(), kAofOn);
+  RespClient c(server.port());
+  CHECK(c.Command({"EXISTS", "stale"}).integer == 0);
+  CHECK(c.Command({"GET", "shared"}).str == "new");
+  CHECK(c.Command({"GET", "fresh"}).str == "1");
+  CHECK(c.Command({"GET", "after"}).str == "1");
+  CHECK(c.Command({"DBSIZE"}).integer == 3);
+  server.Shutdown();
+}
+
+TEST_CASE("CONFIG SET appendonly no: later writes are not in the AOF, and toggling works",
+          "[persistence][aof][config]") {
+  TempDir data;
+  {
+    RowcachedProcess server(data.path(), kAofOff);
+    RespClient c(server.port());
+    REQUIRE(c.Command({"SET", "a", "1"}).str == "OK");
+    REQUIRE(c.Command({"CONFIG", "SET", "appendonly", "yes"}).str == "OK");
+    WaitForFirstAofRewrite(c);
+    REQUIRE(c.Command({"SET", "b", "2"}).str == "OK");
+    REQUIRE(c.Command({"CONFIG", "SET", "appendonly", "no"}).str == "OK");
+    CHECK(InfoField(Info(c, "persistence"), "aof_enabled") == "0");
+    CHECK(c.Command({"CONFIG", "SET", "appendonly", "no"}).str == "OK");
+    REQUIRE(c.Command({"SET", "c", "3"}).str == "OK");
+    server.KillHard();
+  }
+  {
+    RowcachedProcess server(data.path(), kAofOn);
+    RespClient c(server.port());
+    CHECK(c.Command({"GET", "a"}).str == "1");
+    CHECK(c.Command({"GET", "b"}).str == "2");
+    CHECK(c.Command({"EXISTS", "c"}).integer == 0);  // written after "no", as in Redis
+    // Off, on (its rewrite killed by the next off), off, on: the last AOF has everything.
+    REQUIRE(c.Command({"CONFIG", "SET", "appendonly", "no"}).str == "OK");
+    REQUIRE(c.Command({"SET", "t1", "1"}).str == "OK");
+    REQUIRE(c.Command({"CONFIG", "SET", "appendonly", "yes"}).str == "OK");
+    REQUIRE(c.Command({"SET", "t2", "2"}).str == "OK");
+    REQUIRE(c.Command({"CONFIG", "SET", "appendonly", "no"}).str == "OK");
+    REQUIRE(c.Command({"SET", "t3", "3"}).str == "OK");
+    REQUIRE(c.Command({"CONFIG", "SET", "appendonly", "yes"}).str == "OK");
+    REQUIRE(c.Command({"CONFIG", "SET", "appendonly", "yes"}).str == "OK");
+    REQUIRE(c.Command({"SET", "t4", "4"}).str == "OK");
+    WaitForFirstAofRewrite(c);
+    REQUIRE(c.Command({"SET", "t5", "5"}).str == "OK");
+    server.KillHard();
+  }
+  RowcachedProcess server(data.path(), kAofOn);
+  RespClient c(server.port());
+  for (const char* key : {"a", "b", "t1", "t2", "t3", "t4", "t5"}) {
+    CHECK(c.Command({"EXISTS", key}).integer == 1);
+  }
+  CHECK(c.Command({"DBSIZE"}).integer == 7);
   server.Shutdown();
 }
 

@@ -7,7 +7,6 @@
 #include <spdlog/spdlog.h>
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <functional>
 #include <string>
@@ -25,8 +24,8 @@ inline constexpr auto kDeadline = std::chrono::seconds(20);
 
 class InProcessServer {
  public:
-  explicit InProcessServer(server::Options options = {}) : context_(Prepare(std::move(options))),
-                                                            network_(context_) {
+  explicit InProcessServer(server::Options options = {})
+      : context_(Prepare(std::move(options))), network_(context_) {
     std::string error;
     bool started = network_.Start(&error);
     INFO(error);
@@ -89,6 +88,20 @@ inline std::string Info(RespClient& c, const std::string& section) {
 
 inline int64_t ConnectedClients(RespClient& c) {
   return std::stoll(InfoField(Info(c, "clients"), "connected_clients"));
+}
+
+// Waits for the first rewrite of an AOF turned on with CONFIG SET appendonly yes to complete
+// (the AOF's rewrite counter starts at 0), then checks that it succeeded.
+inline void WaitForFirstAofRewrite(RespClient& c) {
+  WaitUntil(
+      [&] {
+        std::string info = Info(c, "persistence");
+        return InfoField(info, "aof_rewrite_in_progress") == "0" &&
+               InfoField(info, "aof_rewrite_scheduled") == "0" &&
+               InfoField(info, "aof_rewrites") == "1";
+      },
+      "the first rewrite of the AOF turned on last");
+  CHECK(InfoField(Info(c, "persistence"), "aof_last_bgrewrite_status") == "ok");
 }
 
 }  // namespace rowcached::protocol_test

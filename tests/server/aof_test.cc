@@ -17,6 +17,7 @@
 #include "server/aof_check.h"
 #include "server/aof_files.h"
 #include "server/background_child.h"
+#include "server/persistence.h"
 #include "support/temp_dir.h"
 
 namespace rowcached::server {
@@ -270,7 +271,10 @@ TEST_CASE("AOF manifest renders and parses as Redis 7.0 writes it", "[aof]") {
 }
 
 // Fills a logged server with every type, in two databases, with expiries.
-void FillEveryType(LoggedServer& s) {
+// `Server`: LoggedServer or RunTimeAofServer (each runs a command, then waits as the network
+// layer would).
+template <typename Server>
+void FillEveryType(Server& s) {
   const std::string at = std::to_string(s.harness.clock().NowMs() + 100000);
   CHECK(s.Run({"SET", "str", "hello"}) == kOk);
   CHECK(s.Run({"SET", "long", std::string(200, 'x')}) == kOk);
@@ -517,32 +521,37 @@ TEST_CASE("AOF a killed rewrite leaves the old manifest loadable", "[aof]") {
 
 TEST_CASE("AOF BGREWRITEAOF replies as Redis, scheduled behind a BGSAVE child", "[aof]") {
   TempDir tmp;
-  LoggedServer s(AofOptions(tmp.str()));
-  CHECK(s.Run({"SET", "a", "1"}) == kOk);
-  // A stand-in for a BGSAVE child that runs until killed.
+  // The AOF in use is the server's (Persistence): the one BGREWRITEAOF rewrites.
+  CommandHarness h(AofOptions(tmp.str()));
+  BackgroundChild& child = h.server().persistence().child();
   std::string error;
-  REQUIRE(s.child.Start(
-      s.harness.server().keyspace(), BackgroundChild::Kind::kRdb, nullptr,
+  std::shared_ptr<AppendOnlyFile> aof = AppendOnlyFile::Open(h.server(), child, &error);
+  REQUIRE(aof != nullptr);
+  h.server().persistence().UseAppendOnlyFile(aof);
+  CHECK(h.Run({"SET", "a", "1"}) == kOk);
+  // A stand-in for a BGSAVE child that runs until killed.
+  REQUIRE(child.Start(
+      h.server().keyspace(), BackgroundChild::Kind::kRdb, nullptr,
       [] {
         ::pause();
         return 0;
       },
       nullptr, &error));
-  CHECK(s.harness.Run({"BGREWRITEAOF"}) ==
+  CHECK(h.Run({"BGREWRITEAOF"}) ==
         testing::Simple("Background append only file rewriting scheduled"));
   std::string info;
-  s.aof->AppendInfo(&info);
+  aof->AppendInfo(&info);
   CHECK(info.find("aof_rewrite_scheduled:1\r\n") != std::string::npos);
-  s.child.Kill();
-  s.aof->Cron();  // starts the scheduled rewrite
-  CHECK(s.child.running() == BackgroundChild::Kind::kAof);
-  CHECK(s.harness.Run({"BGREWRITEAOF"}) ==
+  child.Kill();
+  aof->Cron();  // starts the scheduled rewrite
+  CHECK(child.running() == BackgroundChild::Kind::kAof);
+  CHECK(h.Run({"BGREWRITEAOF"}) ==
         testing::Err("ERR Background append only file rewriting already in progress"));
-  s.child.Wait();
-  CHECK(s.aof->manifest().base->name == "appendonly.aof.2.base.aof");
-  CHECK(s.harness.Run({"BGREWRITEAOF"}) ==
+  child.Wait();
+  CHECK(aof->manifest().base->name == "appendonly.aof.2.base.aof");
+  CHECK(h.Run({"BGREWRITEAOF"}) ==
         testing::Simple("Background append only file rewriting started"));
-  s.child.Wait();
+  child.Wait();
 }
 
 TEST_CASE("AOF automatic rewrite when the file grew past percentage and min size", "[aof]") {
@@ -788,3 +797,299 @@ TEST_CASE("AOF transactions on several threads stay whole in the file and load b
 }
 
 }  // namespace rowcached::server::testing
+
+namespace rowcached::server {
+namespace {
+
+// A server whose AOF is turned on and off at run time (CONFIG SET appendonly), as Persistence
+// does it; nobody runs its cron unless the test does.
+struct RunTimeAofServer {
+  explicit RunTimeAofServer(Options options)
+      : harness([&] {
+          options.appendonly = false;
+          return options;
+        }()) {}
+
+  // Runs a command, then waits as the network layer would before replying.
+  std::string Run(std::vector<std::string_view> args) {
+    std::string reply = harness.Run(args);
+    if (CommandLog* log = harness.server().command_log()) log->AwaitDurable();
+    return reply;
+  }
+  Persistence& persistence() { return harness.server().persistence(); }
+  bool InfoHas(const std::string& line) {
+    return harness.Run({"INFO", "persistence"}).find("\r\n" + line + "\r\n") != std::string::npos;
+  }
+  // Runs the cron until no child runs (a real process: its exit is the condition).
+  void WaitForChild() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (persistence().child().running() != BackgroundChild::Kind::kNone) {
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+      persistence().Cron();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+
+  CommandHarness harness;
+};
+
+std::string Manifest(const Options& o) {
+  return Slurp(o.dir + "/" + o.appenddirname + "/" + aof::ManifestName(o.appendfilename));
+}
+
+}  // namespace
+
+TEST_CASE("CONFIG SET appendonly yes: a rewrite writes the earlier data, the log what follows",
+          "[aof][config]") {
+  TempDir tmp;
+  const Options o = AofOptions(tmp.str());
+  RunTimeAofServer s(o);
+  FillEveryType(s);
+  CHECK(s.harness.server().command_log() == nullptr);
+  CHECK(s.Run({"CONFIG", "SET", "appendonly", "yes"}) == kOk);
+  CHECK(s.Run({"CONFIG", "GET", "appendonly"}) == testing::Arr({Bulk("appendonly"), Bulk("yes")}));
+  // The child is not reaped until the cron runs: the rewrite is in progress.
+  CHECK(s.InfoHas("aof_enabled:1"));
+  CHECK(s.InfoHas("aof_rewrite_in_progress:1"));
+  REQUIRE(s.harness.server().command_log() != nullptr);
+  // SHUTDOWN would kill the only writer of the earlier data: refused, as Redis does.
+  CHECK(s.harness.Run({"SHUTDOWN", "NOSAVE"}) ==
+        testing::Err("ERR Errors trying to SHUTDOWN. Check logs."));
+  CHECK(s.persistence().child().running() == BackgroundChild::Kind::kAof);
+  // Nothing names the new files until the base is written (Redis 7.0 too).
+  CHECK_FALSE(fs::exists(tmp.str() + "/appendonlydir/appendonly.aof.manifest"));
+  // After the fork: in the increment only; earlier keys changed too.
+  const std::string at = std::to_string(s.harness.clock().NowMs() + 50000);
+  CHECK(s.Run({"SET", "tx1", "changed"}) == kOk);
+  CHECK(s.Run({"PEXPIREAT", "tx2", at}) == Int(1));
+  CHECK(s.Run({"HSET", "hash2", "f", "v"}) == Int(1));
+  CHECK(s.Run({"SET", "after-switch", "1"}) == kOk);
+  s.WaitForChild();
+  CHECK(s.InfoHas("aof_rewrite_in_progress:0"));
+  CHECK(s.InfoHas("aof_rewrites:1"));
+  CHECK(s.InfoHas("aof_last_bgrewrite_status:ok"));
+  CHECK(Manifest(o) ==
+        "file appendonly.aof.1.base.aof seq 1 type b\n"
+        "file appendonly.aof.1.incr.aof seq 1 type i\n");
+  CHECK(s.Run({"SET", "after-rewrite", "2"}) == kOk);
+
+  auto h = Reload(o);
+  CheckEveryType(*h);
+  CHECK(h->Run({"GET", "tx1"}) == Bulk("changed"));
+  CHECK(h->Run({"PTTL", "tx2"}) == Int(50000));
+  CHECK(h->Run({"HGET", "hash2", "f"}) == Bulk("v"));
+  CHECK(h->Run({"GET", "after-switch"}) == Bulk("1"));
+  CHECK(h->Run({"GET", "after-rewrite"}) == Bulk("2"));
+  CHECK(h->Run({"DBSIZE"}) == Int(12));
+}
+
+TEST_CASE("CONFIG SET appendonly yes over an earlier run's AOF: its files are replaced",
+          "[aof][config]") {
+  TempDir tmp;
+  const Options o = AofOptions(tmp.str());
+  {
+    LoggedServer earlier(o);
+    CHECK(earlier.Run({"SET", "stale", "1"}) == kOk);
+    CHECK(earlier.Run({"SET", "shared", "old"}) == kOk);
+    std::string error;
+    REQUIRE(earlier.aof->StartRewrite(&error) == AppendOnlyFile::RewriteStart::kStarted);
+    earlier.child.Wait();
+    CHECK(earlier.Run({"SET", "stale2", "1"}) == kOk);
+  }
+  const std::string old_manifest = Manifest(o);
+  REQUIRE(old_manifest ==
+          "file appendonly.aof.2.base.aof seq 2 type b\n"
+          "file appendonly.aof.2.incr.aof seq 2 type i\n");
+  const std::string dir = tmp.str() + "/appendonlydir/";
+  const std::string old_incr = Slurp(dir + "appendonly.aof.2.incr.aof");
+
+  // Started with appendonly no: the earlier AOF is not loaded.
+  RunTimeAofServer s(o);
+  CHECK(s.Run({"SET", "fresh", "1"}) == kOk);
+  CHECK(s.Run({"SET", "shared", "new"}) == kOk);
+  CHECK(s.Run({"CONFIG", "SET", "appendonly", "yes"}) == kOk);
+  CHECK(s.Run({"SET", "after", "1"}) == kOk);
+  // Until the rewrite completes the old files are untouched; the new ones come after them.
+  CHECK(Manifest(o) == old_manifest);
+  CHECK(Slurp(dir + "appendonly.aof.2.incr.aof") == old_incr);
+  CHECK(Slurp(dir + "appendonly.aof.3.incr.aof") ==
+        Resp({"SELECT", "0"}) + Resp({"SET", "after", "1"}));
+  s.WaitForChild();
+  CHECK(s.InfoHas("aof_last_bgrewrite_status:ok"));
+  CHECK(Manifest(o) ==
+        "file appendonly.aof.3.base.aof seq 3 type b\n"
+        "file appendonly.aof.3.incr.aof seq 3 type i\n");
+  for (const char* gone : {"appendonly.aof.1.base.aof", "appendonly.aof.1.incr.aof",
+                           "appendonly.aof.2.base.aof", "appendonly.aof.2.incr.aof"}) {
+    CHECK_FALSE(fs::exists(dir + gone));
+  }
+  auto h = Reload(o);
+  CHECK(h->Run({"GET", "stale"}) == kNil);
+  CHECK(h->Run({"GET", "stale2"}) == kNil);
+  CHECK(h->Run({"GET", "shared"}) == Bulk("new"));
+  CHECK(h->Run({"GET", "fresh"}) == Bulk("1"));
+  CHECK(h->Run({"GET", "after"}) == Bulk("1"));
+  CHECK(h->Run({"DBSIZE"}) == Int(3));
+}
+
+TEST_CASE("CONFIG SET appendonly yes behind a BGSAVE child, or in EXEC: the rewrite is scheduled",
+          "[aof][config]") {
+  TempDir tmp;
+  const Options o = AofOptions(tmp.str());
+  RunTimeAofServer s(o);
+  BackgroundChild& child = s.persistence().child();
+  CHECK(s.Run({"SET", "before", "1"}) == kOk);
+  SECTION("behind a BGSAVE child") {
+    // A stand-in for a BGSAVE child that runs until killed.
+    std::string error;
+    REQUIRE(child.Start(
+        s.harness.server().keyspace(), BackgroundChild::Kind::kRdb, nullptr,
+        [] {
+          ::pause();
+          return 0;
+        },
+        nullptr, &error));
+    CHECK(s.Run({"CONFIG", "SET", "appendonly", "yes"}) == kOk);
+    CHECK(s.InfoHas("aof_rewrite_scheduled:1"));
+    child.Kill();
+  }
+  SECTION("inside EXEC") {
+    CHECK(s.Run({"MULTI"}) == kOk);
+    CHECK(s.Run({"CONFIG", "SET", "appendonly", "yes"}) == "+QUEUED\r\n");
+    CHECK(s.Run({"EXEC"}) == "*1\r\n+OK\r\n");
+  }
+  CHECK(s.InfoHas("aof_enabled:1"));
+  CHECK(s.InfoHas("aof_rewrite_scheduled:1"));
+  CHECK(s.InfoHas("aof_rewrite_in_progress:0"));
+  // Not logged yet: the rewrite's snapshot, taken later, holds it.
+  CHECK(s.harness.server().command_log() == nullptr);
+  CHECK(s.Run({"SET", "while-scheduled", "1"}) == kOk);
+  s.persistence().Cron();  // starts the scheduled rewrite
+  CHECK(child.running() == BackgroundChild::Kind::kAof);
+  CHECK(s.harness.server().command_log() != nullptr);
+  CHECK(s.InfoHas("aof_rewrite_scheduled:0"));
+  CHECK(s.Run({"SET", "after-fork", "1"}) == kOk);
+  s.WaitForChild();
+  auto h = Reload(o);
+  CHECK(h->Run({"GET", "before"}) == Bulk("1"));
+  CHECK(h->Run({"GET", "while-scheduled"}) == Bulk("1"));
+  CHECK(h->Run({"GET", "after-fork"}) == Bulk("1"));
+}
+
+TEST_CASE(
+    "CONFIG SET appendonly no flushes, kills the rewrite and stops logging, and yes works again",
+    "[aof][config]") {
+  TempDir tmp;
+  const Options o = AofOptions(tmp.str(), "everysec");
+  RunTimeAofServer s(o);
+  CHECK(s.Run({"SET", "a", "1"}) == kOk);
+  CHECK(s.Run({"CONFIG", "SET", "appendonly", "no"}) == kOk);  // off already: nothing
+  CHECK(s.Run({"CONFIG", "SET", "appendonly", "yes"}) == kOk);
+  s.WaitForChild();
+  CHECK(s.Run({"CONFIG", "SET", "appendonly", "yes"}) == kOk);  // on already: nothing
+  CHECK(s.persistence().child().running() == BackgroundChild::Kind::kNone);
+  CHECK(s.InfoHas("aof_rewrites:1"));
+  // Appended, not yet written (the reply is not awaited): turning off writes it.
+  CHECK(s.harness.Run({"SET", "b", "2"}) == kOk);
+  CHECK(s.Run({"BGREWRITEAOF"}) ==
+        testing::Simple("Background append only file rewriting started"));
+  std::shared_ptr<AppendOnlyFile> retired = s.persistence().aof();
+  CommandLog* log = s.harness.server().command_log();
+  REQUIRE(log == retired.get());
+  CHECK(s.Run({"CONFIG", "SET", "appendonly", "no"}) == kOk);
+  CHECK(s.persistence().child().running() == BackgroundChild::Kind::kNone);  // killed
+  CHECK(s.harness.server().command_log() == nullptr);
+  CHECK(s.persistence().aof() == nullptr);
+  CHECK(s.InfoHas("aof_enabled:0"));
+  CHECK(s.InfoHas("aof_rewrite_in_progress:0"));
+  CHECK(s.Run({"CONFIG", "GET", "appendonly"}) == testing::Arr({Bulk("appendonly"), Bulk("no")}));
+  CHECK(aof_files::FilesWithPrefix(tmp.str() + "/appendonlydir", "temp-").empty());
+  CHECK(s.Run({"SET", "c", "3"}) == kOk);
+  // An I/O thread may still hold the pointer: appending to it is dropped, waiting returns.
+  log->Append(0, {"SET", "x", "y"});
+  log->AwaitDurable();
+  std::string error;
+  CHECK(retired->StartRewrite(&error) == AppendOnlyFile::RewriteStart::kFailed);
+  retired->Cron();
+  CHECK(s.persistence().child().running() == BackgroundChild::Kind::kNone);
+  {
+    auto h = Reload(o);
+    CHECK(h->Run({"GET", "a"}) == Bulk("1"));
+    CHECK(h->Run({"GET", "b"}) == Bulk("2"));
+    CHECK(h->Run({"GET", "c"}) == kNil);  // written after "no" (Redis too)
+    CHECK(h->Run({"GET", "x"}) == kNil);
+  }
+  // On again: a new AOF whose base holds everything, c included.
+  CHECK(s.Run({"CONFIG", "SET", "appendonly", "yes"}) == kOk);
+  CHECK(s.Run({"SET", "d", "4"}) == kOk);
+  s.WaitForChild();
+  auto h = Reload(o);
+  for (const char* key : {"a", "b", "c", "d"}) CHECK(h->Run({"EXISTS", key}) == Int(1));
+  CHECK(h->Run({"DBSIZE"}) == Int(4));
+}
+
+TEST_CASE("CONFIG SET appendonly yes when the fork fails: an error, and the AOF stays off",
+          "[aof][config]") {
+  TempDir tmp;
+  const Options o = AofOptions(tmp.str());
+  RunTimeAofServer s(o);
+  CHECK(s.Run({"SET", "a", "1"}) == kOk);
+  s.persistence().child().FailNextForkForTesting();
+  // Redis' reply; every value of the command is restored.
+  CHECK(s.Run({"CONFIG", "SET", "appendfsync", "no", "appendonly", "yes"}) ==
+        testing::Err("ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable "
+                     "to turn on AOF. Check server logs."));
+  CHECK(s.Run({"CONFIG", "GET", "appendonly"}) == testing::Arr({Bulk("appendonly"), Bulk("no")}));
+  CHECK(s.Run({"CONFIG", "GET", "appendfsync"}) ==
+        testing::Arr({Bulk("appendfsync"), Bulk("always")}));
+  CHECK(s.harness.server().command_log() == nullptr);
+  CHECK(s.persistence().aof() == nullptr);
+  CHECK(s.InfoHas("aof_enabled:0"));
+  CHECK(aof_files::FilesWithPrefix(tmp.str() + "/appendonlydir", "appendonly.aof").empty());
+  // The next try succeeds.
+  CHECK(s.Run({"CONFIG", "SET", "appendonly", "yes"}) == kOk);
+  s.WaitForChild();
+  auto h = Reload(o);
+  CHECK(h->Run({"GET", "a"}) == Bulk("1"));
+}
+
+}  // namespace rowcached::server
+
+namespace rowcached::server {
+
+TEST_CASE("A first rewrite that keeps failing is retried by the cron, then less often",
+          "[aof][config]") {
+  TempDir tmp;
+  const Options o = AofOptions(tmp.str());
+  RunTimeAofServer s(o);
+  BackgroundChild& child = s.persistence().child();
+  CHECK(s.Run({"SET", "a", "1"}) == kOk);
+  // Inside EXEC the rewrite is scheduled for the cron.
+  CHECK(s.Run({"MULTI"}) == kOk);
+  CHECK(s.Run({"CONFIG", "SET", "appendonly", "yes"}) == "+QUEUED\r\n");
+  CHECK(s.Run({"EXEC"}) == "*1\r\n+OK\r\n");
+  // Three forks fail in a row: each leaves the rewrite scheduled for the next tick.
+  for (int i = 0; i < 3; ++i) {
+    child.FailNextForkForTesting();
+    s.persistence().Cron();
+    CHECK(child.running() == BackgroundChild::Kind::kNone);
+    CHECK(s.InfoHas("aof_rewrite_scheduled:1"));
+    CHECK(s.InfoHas("aof_last_bgrewrite_status:err"));
+  }
+  // Then the cron waits (a minute, Redis' aofRewriteLimited), the rewrite still scheduled.
+  s.persistence().Cron();
+  CHECK(child.running() == BackgroundChild::Kind::kNone);
+  CHECK(s.InfoHas("aof_rewrite_scheduled:1"));
+  // BGREWRITEAOF is not limited: the first rewrite completes, and the limit is lifted.
+  CHECK(s.Run({"BGREWRITEAOF"}) ==
+        testing::Simple("Background append only file rewriting started"));
+  s.WaitForChild();
+  CHECK(s.InfoHas("aof_last_bgrewrite_status:ok"));
+  CHECK(s.InfoHas("aof_rewrite_scheduled:0"));
+  CHECK(s.Run({"SET", "b", "2"}) == kOk);
+  auto h = Reload(o);
+  CHECK(h->Run({"GET", "a"}) == Bulk("1"));
+  CHECK(h->Run({"GET", "b"}) == Bulk("2"));
+}
+
+}  // namespace rowcached::server
