@@ -134,12 +134,11 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
   // A pub/sub message, from any thread, with the publisher holding the pub/sub registry's lock:
   // never flushes or closes here. During this client's own command (it published or notified
   // itself) the message goes straight after the replies already written, as in Redis; otherwise
-  // it is posted to this connection's thread, which keeps it after every earlier reply.
+  // it is posted to this connection's thread, which keeps it after every earlier reply and, with
+  // an append-only file, sends it once what was appended before is durable (as a reply).
   void Push(std::string bytes) {
-    // Every socket is made on an io_context (NetworkServer::Impl::ios). `target` points into
-    // the executor object, so that must outlive its use.
     // tl_io, not the executor's running_in_this_thread(): the durable round runs commands
-    // outside any asio handler (RunIoThread).
+    // outside any asio handler (RunIoThread). Other threads never read processing_.
     if (tl_io == &io_ && processing_) {
       out_.append(bytes);  // ProcessInput flushes when it ends
       return;
@@ -147,7 +146,10 @@ class Connection final : public ClientHandle, public std::enable_shared_from_thi
     asio::post(executor(), [self = shared_from_this(), bytes = std::move(bytes)] {
       if (self->closed_) return;
       self->out_.append(bytes);
-      if (!self->processing_) self->Flush();
+      // The message may tell of a write (the publisher's, or the one a keyspace event names)
+      // that is applied but not yet durable: like a reply, it waits for this thread's round.
+      self->unacked_ = true;
+      if (!self->processing_) self->FlushWhenDurable();
     });
   }
 

@@ -46,6 +46,8 @@ class AofServer {
   }
   uint16_t port() const { return network_->port(); }
   std::string incr_path() const { return aof_->directory() + "/appendonly.aof.1.incr.aof"; }
+  // Bytes of the increment fsynced so far (it starts empty: file offsets are the log's).
+  uint64_t synced_offset() const { return aof_->synced_offset(); }
 
  private:
   static server::Options MakeOptions(const std::string& dir) {
@@ -189,6 +191,28 @@ TEST_CASE(
     REQUIRE(client.Read().raw == message);
     REQUIRE(client.Read().raw == ":1\r\n");
     REQUIRE(client.Read().raw == "+PONG\r\n");
+  }
+}
+
+TEST_CASE("AOF: a subscriber gets a message only once the write published before it is fsynced",
+          "[protocol][aof]") {
+  TempDir tmp;
+  AofServer server(tmp.path().string());
+  // Connections are spread round-robin: the two are on different I/O threads, so the message
+  // reaches the subscriber's thread while the publisher's thread may not have written the SET.
+  RespClient subscriber(server.port()), publisher(server.port());
+  REQUIRE(subscriber.Command({"SUBSCRIBE", "ch"}).type == '*');
+  for (int i = 0; i < 200; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    publisher.Send(EncodeCommand({"SET", key, "v"}) + EncodeCommand({"PUBLISH", "ch", key}));
+    REQUIRE(subscriber.Read().elems.size() == 3);
+    const uint64_t synced = server.synced_offset();
+    const std::string set = Resp({"SET", key, "v"});
+    const size_t at = ReadFile(server.incr_path()).find(set);
+    REQUIRE(at != std::string::npos);
+    CHECK(synced >= at + set.size());
+    REQUIRE(publisher.Read().raw == "+OK\r\n");
+    REQUIRE(publisher.Read().raw == ":1\r\n");
   }
 }
 
