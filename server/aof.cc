@@ -332,6 +332,12 @@ bool AppendOnlyFile::WriteBufferLocked(std::unique_lock<std::mutex>& l, bool syn
   // No increment yet (opened at run time, before its first fork) or none any more (retired):
   // nothing can have been appended.
   if (!file_) return true;
+  // Whether a failure ends the process is decided by the policy this write runs under, not
+  // the one in force when it fails: a CONFIG SET appendfsync landing meanwhile must not let a
+  // reply promise an fsync that failed. The last write of an AOF being turned off only warns,
+  // as Redis' stopAppendOnly does.
+  const bool fatal = static_cast<Fsync>(fsync_.load(std::memory_order_relaxed)) == Fsync::kAlways &&
+                     !retired_.load(std::memory_order_relaxed);
   writing_ = true;
   spare_.clear();
   spare_.swap(buf_);
@@ -368,7 +374,7 @@ bool AppendOnlyFile::WriteBufferLocked(std::unique_lock<std::mutex>& l, bool syn
     written_.store(end, std::memory_order_release);
     if (sync && sync_errno == 0) synced_.store(end, std::memory_order_release);
     if (sync_errno != 0) {
-      HandleWriteError(std::string("fsync: ") + std::strerror(sync_errno), sync);
+      HandleWriteError(std::string("fsync: ") + std::strerror(sync_errno), fatal);
       ok = false;
     } else if (write_failed_.load(std::memory_order_relaxed)) {
       spdlog::warn("AOF write error looks solved. Redis can write again.");
@@ -389,17 +395,15 @@ bool AppendOnlyFile::WriteBufferLocked(std::unique_lock<std::mutex>& l, bool syn
     buf_.swap(rest);
     buf_start_ = end - (spare_.size() - done);
     written_.store(buf_start_, std::memory_order_release);
-    HandleWriteError(std::strerror(write_errno), sync);
+    HandleWriteError(std::strerror(write_errno), fatal);
     ok = false;
   }
   cv_.notify_all();
   return ok;
 }
 
-void AppendOnlyFile::HandleWriteError(const std::string& what, bool sync) {
-  // The policy the failed write ran under, not the current one: a CONFIG SET appendfsync
-  // landing meanwhile must not let a reply promise an fsync that failed.
-  if (sync) {
+void AppendOnlyFile::HandleWriteError(const std::string& what, bool fatal) {
+  if (fatal) {
     // Redis' behaviour: replies may already promise these writes to clients of other rounds'
     // retries; the only safe answer is to stop before acknowledging anything more.
     spdlog::critical(
@@ -451,7 +455,7 @@ void AppendOnlyFile::FsyncLoop() {
     fl.lock();
     if (rc != 0) {
       std::lock_guard l(mu_);
-      HandleWriteError(std::string("fsync: ") + std::strerror(err), /*sync=*/false);
+      HandleWriteError(std::string("fsync: ") + std::strerror(err), /*fatal=*/false);
       continue;
     }
     uint64_t cur = synced_.load();

@@ -166,8 +166,8 @@ class AppendOnlyFile final : public CommandLog {
   // Writes buf_ out as the writer (writing_ set by the caller); `l` is released during I/O.
   // Returns false on a write error (handled by HandleWriteError).
   bool WriteBufferLocked(std::unique_lock<std::mutex>& l, bool sync);
-  // `sync`: the failed write was to be fsynced (appendfsync always): fatal, as in Redis.
-  void HandleWriteError(const std::string& what, bool sync);
+  // `fatal`: the failed write ran under appendfsync always (Redis exits then).
+  void HandleWriteError(const std::string& what, bool fatal);
   // Returns once logical offset `target` is written (fsynced under always); AwaitDurable's work.
   void AwaitOffset(uint64_t target);
   void FsyncLoop();
