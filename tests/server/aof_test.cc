@@ -646,6 +646,22 @@ TEST_CASE("AOF a failed write under everysec: MISCONF, bytes kept, retried by th
   CHECK(Slurp(s.IncrPath(1)) == before + Resp({"SET", "big", big}));
 }
 
+TEST_CASE("AOF under always: a failed last write while turning the AOF off only warns", "[aof]") {
+  TempDir tmp;
+  LoggedServer s(AofOptions(tmp.str(), "always"));
+  CHECK(s.Run({"SET", "a", "1"}) == kOk);
+  const std::string before = Slurp(s.IncrPath(1));
+  {
+    FileSizeLimit limit(before.size() + 100);  // room for part of the next command only
+    s.aof->Append(0, {"SET", "big", std::string(4096, 'x')});
+    s.aof->Retire();  // a write failure under always would end the process
+  }
+  std::string message;
+  CHECK_FALSE(s.aof->WriteError(&message));  // off: writes are not refused
+  CHECK(Slurp(s.IncrPath(1)) == before);     // the partial write was cut off
+  s.aof->AwaitAllDurable();                  // returns: nothing is left to wait for
+}
+
 TEST_CASE("AOF info lines", "[aof]") {
   TempDir tmp;
   LoggedServer s(AofOptions(tmp.str()));
