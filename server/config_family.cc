@@ -1,5 +1,8 @@
 // CONFIG GET / SET / RESETSTAT / HELP over a table of parameters (Redis' names).
 #include <functional>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "server/notify.h"
 #include "server/persistence.h"
@@ -210,6 +213,7 @@ void CmdConfigSet(CommandContext& ctx) {
   }
   // All or nothing, like Redis 7: validate every pair on a copy, then apply.
   Options copy = ctx.server.options();
+  std::vector<std::pair<const ConfigParam*, std::string_view>> values;  // validated, in order
   bool sets_appendonly = false;
   for (size_t i = 2; i < ctx.argc(); i += 2) {
     const ConfigParam* param = nullptr;
@@ -232,15 +236,26 @@ void CmdConfigSet(CommandContext& ctx) {
                       std::string(ctx.arg(i)) + "') - " + err);
       return;
     }
-    if (EqualsIgnoreCase(param->name, "appendonly")) sets_appendonly = true;
+    if (EqualsIgnoreCase(param->name, "appendonly")) {
+      sets_appendonly = true;
+    } else {
+      values.emplace_back(param, ctx.arg(i + 1));
+    }
   }
+  // Value by value onto the live options rather than the whole copy, so that a concurrent
+  // CONFIG SET of other parameters keeps its values.
   const Options old = ctx.server.options();
-  ctx.server.UpdateOptions([&](Options& o) { o = copy; });
+  ctx.server.UpdateOptions([&](Options& o) {
+    for (const auto& [param, value] : values) param->set(o, value);
+  });
   // As Redis' apply functions, after every value is set (a new AOF takes the appendfsync of the
-  // same command); when it fails, every value of the command is restored.
+  // same command); when it fails, the command's other values are restored. Persistence sets
+  // `appendonly` itself, one switch at a time, to the state it leaves.
   std::string apply_error;
   if (sets_appendonly && !ctx.server.persistence().SetAppendOnly(copy.appendonly, &apply_error)) {
-    ctx.server.UpdateOptions([&](Options& o) { o = old; });
+    ctx.server.UpdateOptions([&](Options& o) {
+      for (const auto& [param, value] : values) param->set(o, param->get(old));
+    });
     ctx.reply.Error("ERR CONFIG SET failed (possibly related to argument 'appendonly') - " +
                     apply_error);
     return;

@@ -64,29 +64,23 @@ bool Persistence::WritingInitialAof() const {
 }
 
 bool Persistence::SetAppendOnly(bool on, std::string* error) {
-  if (on) return StartAppendOnly(error);
-  StopAppendOnly();
-  return true;
-}
-
-bool Persistence::StartAppendOnly(std::string* error) {
-  if (this->aof()) return true;
-  // Redis' reply when the AOF cannot be turned on; the reason goes to the log.
-  const std::string unable = "Unable to turn on AOF. Check server logs.";
-  std::string why;
-  std::shared_ptr<AppendOnlyFile> aof =
-      AppendOnlyFile::OpenAtRunTime(server_, child_, &why, SaveOptions());
-  if (!aof) {
-    spdlog::warn("cannot turn on the AOF: {}", why);
-    *error = unable;
-    return false;
-  }
+  std::shared_ptr<AppendOnlyFile> aof;
   {
-    std::lock_guard l(aof_mu_);
-    // Turned on by another client meanwhile: this one was never installed, nothing to undo.
-    if (aof_) return true;
-    aof_ = aof;
+    // One switch at a time: a `yes` must not open files while a `no` still retires the AOF
+    // whose increments it would reuse, and `appendonly` must end up saying what is so.
+    std::lock_guard s(switch_mu_);
+    if (!on) {
+      StopAppendOnlyLocked();
+      return true;
+    }
+    if (this->aof()) return true;  // already on
+    aof = OpenAppendOnlyLocked(error);
+    if (!aof) return false;
+    server_.UpdateOptions([](Options& o) { o.appendonly = true; });
   }
+  // Outside switch_mu_: forking takes every shard lock, and a CONFIG SET inside EXEC holds them
+  // while it waits for switch_mu_.
+  std::string why;
   const AppendOnlyFile::RewriteStart start = aof->StartRewrite(&why);
   if (start == AppendOnlyFile::RewriteStart::kScheduled) {
     spdlog::warn(
@@ -94,28 +88,39 @@ bool Persistence::StartAppendOnly(std::string* error) {
         "was scheduled to start when possible.");
   }
   if (start != AppendOnlyFile::RewriteStart::kFailed) return true;
+  std::lock_guard s(switch_mu_);
+  // Turned off by another client since switch_mu_ was released: this `yes` took effect first.
+  if (aof->retired()) return true;
   spdlog::warn("cannot turn on the AOF: its first rewrite could not start: {}", why);
-  {
-    std::lock_guard l(aof_mu_);
-    if (aof_ != aof) return true;  // turned off by another client meanwhile
-    aof_.reset();
-    retired_aofs_.push_back(aof);
-  }
-  aof->Retire();
-  *error = unable;
+  StopAppendOnlyLocked();
+  *error = "Unable to turn on AOF. Check server logs.";
   return false;
 }
 
-void Persistence::StopAppendOnly() {
-  std::shared_ptr<AppendOnlyFile> aof;
-  {
-    std::lock_guard l(aof_mu_);
-    if (!aof_) return;
-    aof = std::move(aof_);
-    aof_.reset();
-    retired_aofs_.push_back(aof);
+std::shared_ptr<AppendOnlyFile> Persistence::OpenAppendOnlyLocked(std::string* error) {
+  std::string why;
+  std::shared_ptr<AppendOnlyFile> aof =
+      AppendOnlyFile::OpenAtRunTime(server_, child_, &why, SaveOptions());
+  if (!aof) {
+    spdlog::warn("cannot turn on the AOF: {}", why);
+    *error = "Unable to turn on AOF. Check server logs.";  // Redis' reply; the reason is logged
+    return nullptr;
   }
+  std::lock_guard l(aof_mu_);
+  aof_ = aof;
+  return aof;
+}
+
+void Persistence::StopAppendOnlyLocked() {
+  server_.UpdateOptions([](Options& o) { o.appendonly = false; });
+  std::shared_ptr<AppendOnlyFile> aof = this->aof();
+  if (!aof) return;
+  // Still the AOF in use while it retires: a concurrent `yes` waits on switch_mu_, and readers
+  // (cron, INFO) find it turned off.
   aof->Retire();
+  std::lock_guard l(aof_mu_);
+  aof_.reset();
+  retired_aofs_.push_back(std::move(aof));
 }
 
 std::string Persistence::rdb_path() const {

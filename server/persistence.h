@@ -105,8 +105,10 @@ class Persistence {
   std::string rdb_path() const;
 
  private:
-  bool StartAppendOnly(std::string* error);
-  void StopAppendOnly();
+  // REQUIRE switch_mu_: open a new AOF and make it the one in use; retire the one in use.
+  // Both keep `appendonly` in the options equal to the state they leave.
+  std::shared_ptr<AppendOnlyFile> OpenAppendOnlyLocked(std::string* error);
+  void StopAppendOnlyLocked();
 
   RdbSaveOptions SaveOptions() const;
   void BackgroundSaveDone(bool ok, pid_t pid, uint64_t dirty_at_fork, int64_t started_ms);
@@ -117,6 +119,9 @@ class Persistence {
   // Guards aof_ and retired_aofs_ only (see the thread-safety note above). The AOFs are
   // destroyed before child_ (whose on_done may refer to them; the destructor kills the child
   // first).
+  // Serializes SetAppendOnly's switches; taken before aof_mu_ and the AOF's own locks, never
+  // held while taking a shard lock (a CONFIG SET inside EXEC holds them all and then takes it).
+  std::mutex switch_mu_;
   mutable std::mutex aof_mu_;
   std::shared_ptr<AppendOnlyFile> aof_;
   std::vector<std::shared_ptr<AppendOnlyFile>> retired_aofs_;

@@ -493,6 +493,58 @@ TEST_CASE("AOF: CONFIG SET appendonly toggled while clients write, the last AOF 
   CHECK(static_cast<int64_t>(server::Db(&fresh.keyspace(), 0).Size()) == acked);
 }
 
+TEST_CASE(
+    "AOF: CONFIG SET appendonly from two clients at once: the setting says what is so, and the "
+    "AOF turned on last holds every write",
+    "[protocol][aof][config]") {
+  TempDir tmp;
+  server::Options o;
+  o.dir = tmp.path().string();
+  o.appendonly = false;
+  o.appendfsync = "everysec";
+  InProcessServer server(o);
+  // Connections are spread round-robin: the two switching clients are on different I/O threads.
+  RespClient first(server.port()), second(server.port());
+  std::vector<std::unique_ptr<Writer>> writers;
+  for (int i = 0; i < 2; ++i) writers.push_back(std::make_unique<Writer>(server.port(), i));
+  // Each sends its switches in one pipeline, so the two run into each other: a "yes" racing a
+  // "no" that is still retiring the AOF, two "yes" at once, a "no" during a first rewrite.
+  constexpr int kSwitches = 20;
+  std::string first_bytes, second_bytes;
+  for (int i = 0; i < kSwitches; ++i) {
+    first_bytes += EncodeCommand({"CONFIG", "SET", "appendonly", i % 2 == 0 ? "yes" : "no"});
+    second_bytes += EncodeCommand({"CONFIG", "SET", "appendonly", i % 3 == 0 ? "no" : "yes"});
+  }
+  first.Send(first_bytes);
+  second.Send(second_bytes);
+  for (int i = 0; i < kSwitches; ++i) {
+    CHECK(first.Read().raw == "+OK\r\n");
+    CHECK(second.Read().raw == "+OK\r\n");
+  }
+  // Whatever the interleaving, the setting and the AOF agree.
+  const std::string setting = first.Command({"CONFIG", "GET", "appendonly"}).elems.at(1).str;
+  CHECK(InfoField(Info(first, "persistence"), "aof_enabled") == (setting == "yes" ? "1" : "0"));
+  REQUIRE(first.Command({"CONFIG", "SET", "appendonly", "yes"}).raw == "+OK\r\n");
+  WaitForFirstAofRewrite(first);
+  const int64_t at_rewrite = writers[0]->acked() + writers[1]->acked();
+  WaitUntil([&] { return writers[0]->acked() + writers[1]->acked() > at_rewrite + 200; },
+            "writes after the rewrite");
+  for (auto& w : writers) w->Stop();
+  for (const auto& w : writers) CHECK(w->errors() == 0);
+  const int64_t acked = writers[0]->acked() + writers[1]->acked();
+  CHECK(first.Command({"DBSIZE"}).integer == acked);
+
+  server::Options reload = o;
+  reload.appendonly = true;
+  server::ServerContext fresh(reload);
+  std::string error;
+  server::AofLoadResult result;
+  REQUIRE(server::LoadAppendOnlyFile(fresh, reload, &error, &result));
+  server::ShardLocks locks;
+  locks.LockAll(fresh.keyspace());
+  CHECK(static_cast<int64_t>(server::Db(&fresh.keyspace(), 0).Size()) == acked);
+}
+
 }  // namespace rowcached::protocol_test
 
 namespace rowcached::protocol_test {
