@@ -63,6 +63,9 @@ bool Persistence::WritingInitialAof() const {
   return aof && aof->WritingInitialBase();
 }
 
+// Redis' reply when the AOF cannot be turned on; the reason goes to the log.
+constexpr const char* kCannotTurnOnAof = "Unable to turn on AOF. Check server logs.";
+
 bool Persistence::SetAppendOnly(bool on, std::string* error) {
   std::shared_ptr<AppendOnlyFile> aof;
   {
@@ -76,7 +79,6 @@ bool Persistence::SetAppendOnly(bool on, std::string* error) {
     if (this->aof()) return true;  // already on
     aof = OpenAppendOnlyLocked(error);
     if (!aof) return false;
-    server_.UpdateOptions([](Options& o) { o.appendonly = true; });
   }
   // Outside switch_mu_: forking takes every shard lock, and a CONFIG SET inside EXEC holds them
   // while it waits for switch_mu_.
@@ -93,7 +95,7 @@ bool Persistence::SetAppendOnly(bool on, std::string* error) {
   if (aof->retired()) return true;
   spdlog::warn("cannot turn on the AOF: its first rewrite could not start: {}", why);
   StopAppendOnlyLocked();
-  *error = "Unable to turn on AOF. Check server logs.";
+  *error = kCannotTurnOnAof;
   return false;
 }
 
@@ -103,11 +105,14 @@ std::shared_ptr<AppendOnlyFile> Persistence::OpenAppendOnlyLocked(std::string* e
       AppendOnlyFile::OpenAtRunTime(server_, child_, &why, SaveOptions());
   if (!aof) {
     spdlog::warn("cannot turn on the AOF: {}", why);
-    *error = "Unable to turn on AOF. Check server logs.";  // Redis' reply; the reason is logged
+    *error = kCannotTurnOnAof;
     return nullptr;
   }
-  std::lock_guard l(aof_mu_);
-  aof_ = aof;
+  {
+    std::lock_guard l(aof_mu_);
+    aof_ = aof;
+  }
+  server_.UpdateOptions([](Options& o) { o.appendonly = true; });
   return aof;
 }
 
