@@ -44,6 +44,12 @@ std::string Error::ToString() const {
   return text;
 }
 
+bool KeyFoldsSpellings(const Column& key) {
+  const std::string& c = key.collation;
+  return c.size() > 3 &&
+         (c.compare(c.size() - 3, 3, "_ci") == 0 || c.find("_ai") != std::string::npos);
+}
+
 std::string_view DialectName(Dialect dialect) {
   switch (dialect) {
     case Dialect::kMySql:
@@ -459,10 +465,12 @@ std::string SqlBuilder::InsertRow(const TableSchema& table, const Column& key,
   return sql + ")";
 }
 
-std::string SqlBuilder::ScanKeys(const TableSchema& table, const Column& key,
-                                 bool after_key) const {
+std::string SqlBuilder::ScanKeys(const TableSchema& table, const Column& key, bool after_key,
+                                 std::string_view also_select) const {
   const std::string qkey = QuoteIdentifier(dialect, key.name);
-  std::string sql = "SELECT " + qkey + " FROM " + QuoteIdentifier(dialect, table.name);
+  std::string sql = "SELECT " + qkey;
+  if (!also_select.empty()) sql += ", " + std::string(also_select);
+  sql += " FROM " + QuoteIdentifier(dialect, table.name);
   int next = 1;
   if (after_key) sql += " WHERE " + qkey + " > " + Placeholder(next++);
   sql += " ORDER BY " + qkey + " LIMIT " + Placeholder(next);
@@ -639,12 +647,36 @@ Result<void> SessionConnection::DeleteRow(std::string_view table, std::string_vi
   return Run<void>([&] { return DoDelete(*target->schema, *target->key, pk); });
 }
 
-Result<std::uint64_t> SessionConnection::ScanKeys(std::string_view table,
-                                                  const KeyBatchCallback& on_batch) {
+Result<std::string> SessionConnection::KeyForm(std::string_view table, std::string_view pk) {
   Result<Target> target = Resolve(table);
   if (!target.ok()) return target.error();
+  if (!KeyFoldsSpellings(*target->key)) return std::string(pk);
+  return Run<std::string>([&] { return DoKeyForm(*target->key, pk); });
+}
+
+Result<std::string> SessionConnection::DoKeyForm(const Column& key, std::string_view) {
+  return Error(Status::kOther, "key forms under collation " + key.collation + " are not supported");
+}
+
+Result<std::uint64_t> SessionConnection::ScanKeys(std::string_view table,
+                                                  const KeyBatchCallback& on_batch) {
+  return Scan(table, on_batch, /*forms=*/false);
+}
+
+Result<std::uint64_t> SessionConnection::ScanKeyForms(std::string_view table,
+                                                      const KeyBatchCallback& on_batch) {
+  return Scan(table, on_batch, /*forms=*/true);
+}
+
+Result<std::uint64_t> SessionConnection::Scan(std::string_view table,
+                                              const KeyBatchCallback& on_batch, bool forms) {
+  Result<Target> target = Resolve(table);
+  if (!target.ok()) return target.error();
+  // Keys that compare byte for byte are their own forms.
+  forms = forms && KeyFoldsSpellings(*target->key);
   const std::size_t batch = options().scan_batch_size;
   std::vector<std::string> keys;
+  std::vector<std::string> key_forms;
   keys.reserve(batch);
   std::string after;
   bool first = true;
@@ -652,12 +684,14 @@ Result<std::uint64_t> SessionConnection::ScanKeys(std::string_view table,
   for (;;) {
     Result<void> got = Run<void>([&] {
       keys.clear();
-      return DoScanBatch(*target->schema, *target->key, first ? nullptr : &after, batch, &keys);
+      key_forms.clear();
+      return DoScanBatch(*target->schema, *target->key, first ? nullptr : &after, batch, &keys,
+                         forms ? &key_forms : nullptr);
     });
     if (!got.ok()) return got.error();
     if (keys.empty()) break;
     total += keys.size();
-    if (!on_batch(std::span<const std::string>(keys))) break;
+    if (!on_batch(std::span<const std::string>(forms ? key_forms : keys))) break;
     if (keys.size() < batch) break;
     after = keys.back();
     first = false;

@@ -142,6 +142,12 @@ struct Column {
   std::string collation;
 };
 
+// Whether the database may find one row under spellings of `key` that differ as bytes: a
+// MySQL/MariaDB text key under a case- or accent-insensitive collation (its name ends in "_ci"
+// or holds "_ai"), where 'alice', 'ALICE' and 'Alice ' are one key. Other keys compare byte for
+// byte.
+bool KeyFoldsSpellings(const Column& key);
+
 struct TableSchema {
   std::string name;
   std::vector<Column> columns;  // in table order
@@ -252,6 +258,17 @@ class Connection {
   using KeyBatchCallback = std::function<bool(std::span<const std::string> keys)>;
   virtual Result<std::uint64_t> ScanKeys(std::string_view table,
                                          const KeyBatchCallback& on_batch) = 0;
+
+  // The form in which the database compares values of the table's key: spellings that can name
+  // one row have equal forms (the converse holds too, except that trailing spaces are left out
+  // of the form even under a NO PAD collation, where they count). Where keys compare byte for
+  // byte it is `pk` itself, without a round trip; under a folding collation (KeyFoldsSpellings)
+  // one SELECT computes it (MySQL's WEIGHT_STRING under the key's collation: binary bytes).
+  virtual Result<std::string> KeyForm(std::string_view table, std::string_view pk) = 0;
+
+  // As ScanKeys, but delivers the KeyForm of each key rather than the key.
+  virtual Result<std::uint64_t> ScanKeyForms(std::string_view table,
+                                             const KeyBatchCallback& on_batch) = 0;
 
   // One round trip; opens the session if needed.
   virtual Result<void> Ping() = 0;

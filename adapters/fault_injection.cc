@@ -18,6 +18,8 @@ std::string_view CallName(Call call) {
       return "ScanKeys";
     case Call::kPing:
       return "Ping";
+    case Call::kKeyForm:
+      return "KeyForm";
   }
   return "?";
 }
@@ -149,6 +151,17 @@ Result<std::uint64_t> FaultInjectingConnection::ScanKeys(std::string_view table,
                                                          const KeyBatchCallback& on_batch) {
   return Intercept<Result<std::uint64_t>>(Call::kScanKeys, table,
                                           [&] { return inner_->ScanKeys(table, on_batch); });
+}
+
+Result<std::string> FaultInjectingConnection::KeyForm(std::string_view table, std::string_view pk) {
+  return Intercept<Result<std::string>>(Call::kKeyForm, pk,
+                                        [&] { return inner_->KeyForm(table, pk); });
+}
+
+Result<std::uint64_t> FaultInjectingConnection::ScanKeyForms(std::string_view table,
+                                                             const KeyBatchCallback& on_batch) {
+  return Intercept<Result<std::uint64_t>>(Call::kScanKeys, table,
+                                          [&] { return inner_->ScanKeyForms(table, on_batch); });
 }
 
 Result<void> FaultInjectingConnection::Ping() {

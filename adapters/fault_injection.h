@@ -13,7 +13,7 @@
 // Threads: FaultInjector and Gate are thread-safe (one mutex each); a test thread programs them
 // while worker threads run calls. The wrapped Connection keeps the one-owner-thread rule of the
 // connection it wraps. The "key" a fault matches is the primary key for FetchRow / Upsert /
-// DeleteRow and the table name for Describe / ScanKeys; Ping has no key.
+// DeleteRow / KeyForm and the table name for Describe / ScanKeys; Ping has no key.
 #pragma once
 
 #include <chrono>
@@ -30,8 +30,16 @@
 
 namespace rowcached::adapters {
 
-enum class Call : std::uint8_t { kDescribe, kFetchRow, kUpsert, kDeleteRow, kScanKeys, kPing };
-inline constexpr int kCallCount = 6;
+enum class Call : std::uint8_t {
+  kDescribe,
+  kFetchRow,
+  kUpsert,
+  kDeleteRow,
+  kScanKeys,  // ScanKeys and ScanKeyForms
+  kPing,
+  kKeyForm,
+};
+inline constexpr int kCallCount = 7;
 std::string_view CallName(Call call);
 
 // A programmed fault: the first matching rule, in the order injected, applies to a call.
@@ -118,6 +126,9 @@ class FaultInjectingConnection final : public Connection {
   Result<void> Upsert(std::string_view table, std::string_view pk, const Row& values) override;
   Result<void> DeleteRow(std::string_view table, std::string_view pk) override;
   Result<std::uint64_t> ScanKeys(std::string_view table, const KeyBatchCallback& on_batch) override;
+  Result<std::string> KeyForm(std::string_view table, std::string_view pk) override;
+  Result<std::uint64_t> ScanKeyForms(std::string_view table,
+                                     const KeyBatchCallback& on_batch) override;
   Result<void> Ping() override;
   ConnectionStats stats() const override { return inner_->stats(); }
 

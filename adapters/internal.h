@@ -88,7 +88,9 @@ struct SqlBuilder {
                         const std::vector<const Column*>& columns) const;
   // First batch when `after_key` is false; else keys greater than the first parameter. The last
   // parameter is the batch size.
-  std::string ScanKeys(const TableSchema& table, const Column& key, bool after_key) const;
+  // `also_select`: a second result column (an expression of the key), if not empty.
+  std::string ScanKeys(const TableSchema& table, const Column& key, bool after_key,
+                       std::string_view also_select = {}) const;
 };
 
 // A column to write and its value.
@@ -107,6 +109,9 @@ class SessionConnection : public Connection {
   Result<void> Upsert(std::string_view table, std::string_view pk, const Row& values) final;
   Result<void> DeleteRow(std::string_view table, std::string_view pk) final;
   Result<std::uint64_t> ScanKeys(std::string_view table, const KeyBatchCallback& on_batch) final;
+  Result<std::string> KeyForm(std::string_view table, std::string_view pk) final;
+  Result<std::uint64_t> ScanKeyForms(std::string_view table,
+                                     const KeyBatchCallback& on_batch) final;
   Result<void> Ping() final;
   ConnectionStats stats() const final { return stats_; }
 
@@ -128,10 +133,15 @@ class SessionConnection : public Connection {
   // kNotFound if no row was deleted.
   virtual Result<void> DoDelete(const TableSchema& table, const Column& key,
                                 std::string_view pk) = 0;
-  // Appends up to `limit` keys greater than *after (all keys if after is null), ascending.
+  // Appends up to `limit` keys greater than *after (all keys if after is null), ascending, and
+  // their KeyForms to *forms unless it is null (only asked of keys that fold spellings).
   virtual Result<void> DoScanBatch(const TableSchema& table, const Column& key,
                                    const std::string* after, std::size_t limit,
-                                   std::vector<std::string>* keys) = 0;
+                                   std::vector<std::string>* keys,
+                                   std::vector<std::string>* forms) = 0;
+  // KeyForm of a key that folds spellings (KeyFoldsSpellings). Only MySQL has such keys; the
+  // default refuses.
+  virtual Result<std::string> DoKeyForm(const Column& key, std::string_view pk);
   virtual Result<void> DoPing() = 0;
   virtual Result<std::vector<std::vector<Value>>> DoRunSql(std::string_view sql) = 0;
 
@@ -154,6 +164,8 @@ class SessionConnection : public Connection {
     const Column* key = nullptr;
   };
   Result<Target> Resolve(std::string_view table) const;
+  // ScanKeys, delivering the keys' forms if `forms`.
+  Result<std::uint64_t> Scan(std::string_view table, const KeyBatchCallback& on_batch, bool forms);
 
   std::shared_ptr<Shared> shared_;
   bool open_ = false;

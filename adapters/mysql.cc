@@ -285,15 +285,42 @@ class MySqlConnection final : public internal::SessionConnection {
   }
 
   Result<void> DoScanBatch(const TableSchema& table, const Column& key, const std::string* after,
-                           std::size_t limit, std::vector<std::string>* keys) override {
+                           std::size_t limit, std::vector<std::string>* keys,
+                           std::vector<std::string>* forms) override {
+    std::string form_of_key;
+    if (forms != nullptr) {
+      Result<std::string> expr =
+          FormExpression(key, internal::QuoteIdentifier(Dialect::kMySql, key.name));
+      if (!expr.ok()) return expr.error();
+      form_of_key = std::move(expr).value();
+    }
     return Guard<void>([&]() -> Result<void> {
-      sql::PreparedStatement* ps = Prepare(builder_.ScanKeys(table, key, after != nullptr));
+      sql::PreparedStatement* ps =
+          Prepare(builder_.ScanKeys(table, key, after != nullptr, form_of_key));
       unsigned next = 1;
       if (after != nullptr) BindKey(ps, next++, key, *after);
       ps->setUInt64(next, limit);
       std::unique_ptr<sql::ResultSet> rs(Query(ps));
-      while (rs->next()) keys->push_back(rs->getString(1).asStdString());
+      while (rs->next()) {
+        keys->push_back(rs->getString(1).asStdString());
+        if (forms != nullptr) forms->push_back(rs->getString(2).asStdString());
+      }
       return {};
+    });
+  }
+
+  Result<std::string> DoKeyForm(const Column& key, std::string_view pk) override {
+    Result<std::string> expr = FormExpression(key, "?");
+    if (!expr.ok()) return expr.error();
+    return Guard<std::string>([&]() -> Result<std::string> {
+      sql::PreparedStatement* ps = Prepare("SELECT " + *expr);
+      ps->setString(1, sql::SQLString(std::string(pk)));
+      std::unique_ptr<sql::ResultSet> rs(Query(ps));
+      if (!rs->next() || rs->isNull(1)) {
+        return Error(Status::kInvalidArgument,
+                     "'" + internal::Printable(pk) + "' is not a valid " + key.type);
+      }
+      return rs->getString(1).asStdString();
     });
   }
 
@@ -387,6 +414,26 @@ class MySqlConnection final : public internal::SessionConnection {
       return std::string(buffer, result.ptr);
     }
     return rs.getString(index).asStdString();
+  }
+
+  // The expression of `operand` (a placeholder or the quoted key column) under which `key`'s
+  // collation compares it: its weight string, trailing spaces removed first (PAD SPACE
+  // collations ignore them, and the weight would keep them). The collation's name comes from the
+  // catalogue; it is checked to be a plain name before it becomes part of the SQL.
+  static Result<std::string> FormExpression(const Column& key, std::string_view operand) {
+    const std::string& collation = key.collation;
+    const std::size_t underscore = collation.find('_');
+    const bool plain = !collation.empty() && underscore != std::string::npos &&
+                       std::all_of(collation.begin(), collation.end(), [](char c) {
+                         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                       });
+    if (!plain) {
+      return Error(Status::kInvalidArgument, "collation '" + internal::Printable(collation) +
+                                                 "' of key column '" + key.name +
+                                                 "' is not a plain collation name");
+    }
+    return "WEIGHT_STRING(CONVERT(TRIM(TRAILING ' ' FROM " + std::string(operand) + ") USING " +
+           collation.substr(0, underscore) + ") COLLATE " + collation + ")";
   }
 
   static int Seconds(std::chrono::milliseconds ms) {

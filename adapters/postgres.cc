@@ -256,8 +256,10 @@ class PostgresConnection final : public internal::SessionConnection {
     });
   }
 
-  Result<void> DoScanBatch(const TableSchema& table, const Column& key, const std::string* after,
-                           std::size_t limit, std::vector<std::string>* keys) override {
+  Result<void> DoScanBatch(
+      const TableSchema& table, const Column& key, const std::string* after, std::size_t limit,
+      std::vector<std::string>* keys,
+      std::vector<std::string>* /*forms: keys here compare byte for byte*/) override {
     return Guard<void>([&]() -> Result<void> {
       const std::string limit_text = std::to_string(limit);
       std::vector<PgParam> params;

@@ -196,8 +196,10 @@ class SqliteConnection final : public internal::SessionConnection {
     return {};
   }
 
-  Result<void> DoScanBatch(const TableSchema& table, const Column& key, const std::string* after,
-                           std::size_t limit, std::vector<std::string>* keys) override {
+  Result<void> DoScanBatch(
+      const TableSchema& table, const Column& key, const std::string* after, std::size_t limit,
+      std::vector<std::string>* keys,
+      std::vector<std::string>* /*forms: keys here compare byte for byte*/) override {
     Result<sqlite3_stmt*> stmt = Prepare(builder_.ScanKeys(table, key, after != nullptr));
     if (!stmt.ok()) return stmt.error();
     Statement s(this, *stmt);

@@ -31,6 +31,17 @@ constexpr int kRowDb = 0;
 // How long a stale row stays available to on_timeout = "stale" after it turned stale: long
 // enough to ride out a database outage or slow spell, short enough not to pin dead rows forever.
 constexpr int64_t kStaleGraceMs = 60 * 60 * 1000;
+// The freshness limit of a row loaded from a snapshot: long past, so the first read re-validates.
+constexpr int64_t kNeverFresh = 1;
+// Spellings whose form (adapters::Connection::KeyForm) is remembered; past it the memory starts
+// again (a form is one cheap SELECT to ask again).
+constexpr size_t kMaxRememberedForms = size_t{1} << 16;
+// Order keys of forms (KeyPlace) and the queue keys that find forms begin with bytes that begin
+// no table key a client can send (those begin with a configured table name).
+constexpr char kFormOrderPrefix = '\x02';
+constexpr char kFormLookupPrefix = '\x01';
+// Remembered spellings (RowCache::spellings_) before the first sweep of the forgotten ones.
+constexpr size_t kFirstSpellingSweep = 1024;
 
 // The cached form of a row (or of its absence).
 class RowValue final : public server::Object {
@@ -68,6 +79,22 @@ struct FetchResult {
       : status(o.status), message(std::move(o.message)), row(std::move(o.row)) {}
 };
 
+// What finding a key's form produced (a merged read of the form; see RowCache::KeyPlace).
+struct FormResult {
+  adapters::Status status = adapters::Status::kOk;
+  std::string message;
+  std::string form;
+};
+
+// Where a table key is ordered, guarded and filtered (see the design comment): `order` keys its
+// queue and generation slot, `member` is what the table's Bloom filter holds. For most tables
+// they are the key and the primary key; under a folding collation both come from the key's form
+// (adapters::Connection::KeyForm), which every spelling of the row shares.
+struct KeyPlace {
+  std::string order;
+  std::string member;
+};
+
 enum class TableState : int { kPending, kReady, kBroken };
 
 struct Table {
@@ -75,6 +102,9 @@ struct Table {
   std::vector<std::string> columns;  // what is fetched and cached (after Describe)
   adapters::TableSchema schema;
   bool key_is_integer = false;
+  // The database finds one row under several spellings of a key (a case- or accent-insensitive
+  // collation): keys are ordered, guarded and filtered by their form (KeyPlace).
+  bool folds = false;
   std::atomic<TableState> state{TableState::kPending};
   std::string broken_reason;  // set once before state becomes kBroken
   std::unique_ptr<ConcurrentBloom> bloom;
@@ -90,6 +120,15 @@ struct Table {
 };
 
 enum class ReadKind { kHGetAll, kHGet, kHMGet, kJson, kExists };
+
+struct Table;
+
+// A checked table key as a client spelled it, and its primary key.
+struct TableKeyRef {
+  Table* table;
+  std::string key;
+  std::string pk;
+};
 
 struct ReadRequest {
   Table* table;
@@ -122,14 +161,6 @@ adapters::Connection& ThreadConnection(adapters::Database& db) {
   auto& c = connections[&db];
   if (!c) c = db.Connect();
   return *c;
-}
-
-// Whether the database compares different spellings of a text key as equal (a case- or
-// accent-insensitive MySQL collation), so that two table keys may name one row.
-bool KeyFoldsSpellings(const adapters::Column& key) {
-  const std::string& c = key.collation;
-  return c.size() > 3 &&
-         (c.compare(c.size() - 3, 3, "_ci") == 0 || c.find("_ai") != std::string::npos);
 }
 
 bool IsIntegerText(std::string_view s) {
@@ -310,6 +341,7 @@ class RowCache final : public server::KeyInterceptor,
         *fatal = "table '" + t->options.name + "': " + err;
         return false;
       }
+      if (t->folds) DropUnvalidatedRows(*t);  // before any read may fall back on them
       t->state.store(TableState::kReady);
       described = true;
       spdlog::info("table {}: ready ({} columns cached, key {})", t->options.name,
@@ -342,12 +374,12 @@ class RowCache final : public server::KeyInterceptor,
     t.columns = std::move(columns);
     const adapters::Column* key = schema.FindColumn(t.options.key);
     t.key_is_integer = key->integer;
-    if (KeyFoldsSpellings(*key)) {
-      spdlog::warn(
+    t.folds = adapters::KeyFoldsSpellings(*key);
+    if (t.folds) {
+      spdlog::info(
           "table {}: key column {} has collation {}, under which spellings that differ in case "
-          "(or accents, or trailing spaces) name the same row; rowcached caches each spelling as "
-          "its own key, so a write through one spelling does not refresh another: use one "
-          "spelling per row in every client, or a _bin collation for the key",
+          "(or accents, or trailing spaces) name one row: their reads, writes and invalidations "
+          "are ordered together, at the cost of one SELECT the first time a spelling is seen",
           t.options.name, t.options.key, key->collation);
     }
     return "";
@@ -385,11 +417,14 @@ class RowCache final : public server::KeyInterceptor,
         if (!unavailable.empty()) break;
         if (t->state.load() != TableState::kReady || !t->bloom || t->bloom_ready.load()) continue;
         uint64_t loaded = 0;
-        auto r = conn->ScanKeys(t->options.name, [&](std::span<const std::string> keys) {
+        // Under a folding collation the filter holds the keys' forms (KeyPlace::member).
+        auto add = [&](std::span<const std::string> keys) {
           for (const auto& k : keys) t->bloom->Add(k);
           loaded += keys.size();
           return !StopRequested();
-        });
+        };
+        auto r = t->folds ? conn->ScanKeyForms(t->options.name, add)
+                          : conn->ScanKeys(t->options.name, add);
         if (r.ok() && !StopRequested()) {
           t->bloom_ready.store(true);
           spdlog::info("table {}: Bloom filter loaded with {} keys", t->options.name, *r);
@@ -588,7 +623,6 @@ class RowCache final : public server::KeyInterceptor,
   void Read(CommandContext& ctx, ReadRequest req) {
     Table& t = *req.table;
     std::shared_ptr<const Row> stale;
-    uint64_t gen;
     {
       server::ShardLocks locks;
       locks.LockOne(server_.keyspace(), req.key);
@@ -603,11 +637,9 @@ class RowCache final : public server::KeyInterceptor,
         }
         stale = v->row;
       }
-      gen = Slot(req.key).load(std::memory_order_relaxed);
     }
-    if (t.bloom && t.bloom_ready.load(std::memory_order_acquire) &&
-        !t.bloom->MightContain(req.pk)) {
-      t.stats.bloom_rejections.fetch_add(1, std::memory_order_relaxed);
+    std::optional<KeyPlace> place = KnownPlace(t, req.key, req.pk);
+    if (place && BloomRejects(t, place->member)) {
       RenderRead(ctx.reply, req, nullptr);
       return;
     }
@@ -630,10 +662,35 @@ class RowCache final : public server::KeyInterceptor,
     req.arrived = std::chrono::steady_clock::now();
     auto request = std::make_shared<const ReadRequest>(std::move(req));
     auto deadline = queues::Clock::now() + t.options.read_timeout;
+    if (place) {
+      SubmitRefill(request, *place, reply, stale, deadline);
+    } else {
+      FindPlaceThenRefill(request, reply, stale, deadline);
+    }
+  }
+
+  bool BloomRejects(Table& t, std::string_view member) {
+    if (!t.bloom || !t.bloom_ready.load(std::memory_order_acquire) ||
+        t.bloom->MightContain(member)) {
+      return false;
+    }
+    t.stats.bloom_rejections.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  // The refill of a missed read, merged with the pending one of the same order key and
+  // generation. The generation is taken now, after the read arrived: anything acknowledged
+  // before it is older.
+  void SubmitRefill(const std::shared_ptr<const ReadRequest>& request, const KeyPlace& place,
+                    const std::shared_ptr<server::DeferredReply>& reply,
+                    const std::shared_ptr<const Row>& stale, queues::Deadline deadline) {
+    const uint64_t gen = Slot(place.order).load(std::memory_order_relaxed);
     std::weak_ptr<RowCache> weak = weak_from_this();
-    auto fetch = [this, request, gen]() -> FetchResult { return Refill(*request, gen); };
+    auto fetch = [this, request, order = place.order, gen]() -> FetchResult {
+      return Refill(*request, order, gen);
+    };
     (void)queues_.SubmitRefresh<FetchResult>(
-        request->key, gen, std::move(fetch),
+        place.order, gen, std::move(fetch),
         queues::Waiter<FetchResult>{
             deadline, [this, weak, request, reply, stale](
                           queues::Status st, std::shared_ptr<const FetchResult> result) {
@@ -646,8 +703,52 @@ class RowCache final : public server::KeyInterceptor,
             }});
   }
 
+  // A missed read of a spelling whose form is not known yet: the form first (one SELECT, merged
+  // for concurrent reads of the spelling, bounded by the read's own deadline), then as any miss.
+  void FindPlaceThenRefill(const std::shared_ptr<const ReadRequest>& request,
+                           const std::shared_ptr<server::DeferredReply>& reply,
+                           const std::shared_ptr<const Row>& stale, queues::Deadline deadline) {
+    std::weak_ptr<RowCache> weak = weak_from_this();
+    auto find = [this, request]() -> FormResult {
+      FormResult out;
+      auto form = FormOf(*request->table, request->key, request->pk);
+      if (form.ok()) {
+        out.form = std::move(form).value();
+      } else {
+        out.status = form.status();
+        out.message = form.message();
+      }
+      return out;
+    };
+    (void)queues_.SubmitRefresh<FormResult>(
+        kFormLookupPrefix + request->key, 0, std::move(find),
+        queues::Waiter<FormResult>{
+            deadline, [this, weak, request, reply, stale, deadline](
+                          queues::Status st, std::shared_ptr<const FormResult> result) {
+              auto self = weak.lock();
+              if (!self) {
+                reply->Complete([](ReplyBuilder& r) { r.Error("TRYAGAIN shutting down"); });
+                return;
+              }
+              Table& t = *request->table;
+              if (st != queues::Status::kOk) return Completed(st, nullptr, request, reply, stale);
+              if (result->status != adapters::Status::kOk) {
+                FetchResult failed;
+                failed.status = result->status;
+                failed.message = result->message;
+                return ReplyDbError(t, *request, failed, reply, stale);
+              }
+              KeyPlace place = PlaceOfForm(t, result->form);
+              if (BloomRejects(t, place.member)) {
+                reply->Complete([&](ReplyBuilder& r) { RenderRead(r, *request, nullptr); });
+                return;
+              }
+              SubmitRefill(request, place, reply, stale, deadline);
+            }});
+  }
+
   // On the key's worker: read the database and install if no write or invalidation came since.
-  FetchResult Refill(const ReadRequest& req, uint64_t gen) {
+  FetchResult Refill(const ReadRequest& req, const std::string& order, uint64_t gen) {
     Table& t = *req.table;
     {
       // A read that missed just as an earlier refill of this generation completed opens a new
@@ -658,7 +759,7 @@ class RowCache final : public server::KeyInterceptor,
       server::Db db(&server_.keyspace(), kRowDb);
       server::Entry* e = db.Find(req.key);
       if (e != nullptr && e->type() == server::ValueType::kRow &&
-          Slot(req.key).load(std::memory_order_relaxed) == gen) {
+          Slot(order).load(std::memory_order_relaxed) == gen) {
         auto* v = static_cast<RowValue*>(e->object());
         if (v->Fresh(db.NowMs())) {
           FetchResult cached;
@@ -672,11 +773,7 @@ class RowCache final : public server::KeyInterceptor,
     if (out.status != adapters::Status::kOk) return out;
     int64_t now = server_.clock().NowMs();
     int64_t ttl_ms = out.row ? JitteredTtl(t) : t.options.negative_ttl.count();
-    server::ShardLocks locks;
-    locks.LockOne(server_.keyspace(), req.key);
-    if (Slot(req.key).load(std::memory_order_relaxed) == gen) {
-      Install(req.key, t, out.row, ttl_ms, now);
-    }
+    InstallIfCurrent(t, req.key, order, gen, out.row, ttl_ms, now);
     return out;
   }
 
@@ -722,11 +819,117 @@ class RowCache final : public server::KeyInterceptor,
     }
   }
 
-  // REQUIRES: the key's shard lock. The write/invalidation half of the guard.
-  void BumpAndDrop(const std::string& key) {
-    Slot(key).store(next_generation_.fetch_add(1, std::memory_order_relaxed) + 1,
-                    std::memory_order_relaxed);
+  // The install half of the guard: `key` gets `row` only if no write or invalidation of its
+  // order key came since `gen`. Under a folding collation the spelling is remembered with its
+  // order key, so that a write through any spelling drops it (DropOtherSpellingsLocked).
+  void InstallIfCurrent(const Table& t, const std::string& key, const std::string& order,
+                        uint64_t gen, std::shared_ptr<const Row> row, int64_t ttl_ms, int64_t now) {
+    std::unique_lock<std::mutex> spellings = LockSpellings(t);
+    {
+      server::ShardLocks locks;
+      locks.LockOne(server_.keyspace(), key);
+      if (Slot(order).load(std::memory_order_relaxed) != gen) return;
+      Install(key, t, std::move(row), ttl_ms, now);
+    }
+    if (t.folds) RememberSpellingLocked(order, key);
+  }
+
+  // REQUIRES: the key's shard lock (and LockSpellings). The write/invalidation half of the
+  // guard, for `key` itself: a new generation for its order key, and its entry dropped.
+  void BumpAndDropLocked(const std::string& key, const std::string& order) {
+    Slot(order).store(next_generation_.fetch_add(1, std::memory_order_relaxed) + 1,
+                      std::memory_order_relaxed);
     server::Db(&server_.keyspace(), kRowDb).Delete(key);
+  }
+
+  // The whole write/invalidation half of the guard: BumpAndDropLocked, and under a folding
+  // collation every other spelling of the row dropped too.
+  void BumpAndDrop(const Table& t, const std::string& key, const std::string& order) {
+    std::unique_lock<std::mutex> spellings = LockSpellings(t);
+    {
+      server::ShardLocks locks;
+      locks.LockOne(server_.keyspace(), key);
+      BumpAndDropLocked(key, order);
+    }
+    if (t.folds) DropOtherSpellingsLocked(order, "");
+  }
+
+  // ---- spellings of one row (folding collations) ---------------------------------------------
+
+  static KeyPlace PlaceOfForm(const Table& t, const std::string& form) {
+    return {kFormOrderPrefix + t.options.name + ":" + form, form};
+  }
+
+  // The place if it is known without the database: always, unless the table folds and the
+  // spelling's form is not remembered.
+  std::optional<KeyPlace> KnownPlace(const Table& t, const std::string& key,
+                                     const std::string& pk) {
+    if (!t.folds) return KeyPlace{key, pk};
+    std::lock_guard l(forms_mu_);
+    auto it = forms_.find(key);
+    if (it == forms_.end()) return std::nullopt;
+    return PlaceOfForm(t, it->second);
+  }
+
+  // On a worker: the spelling's form, remembered or asked of the database.
+  adapters::Result<std::string> FormOf(Table& t, const std::string& key, const std::string& pk) {
+    {
+      std::lock_guard l(forms_mu_);
+      if (auto it = forms_.find(key); it != forms_.end()) return it->second;
+    }
+    auto form = ThreadConnection(*db_).KeyForm(t.options.name, pk);
+    if (!form.ok()) {
+      t.stats.db_errors.fetch_add(1, std::memory_order_relaxed);
+      if (form.status() == adapters::Status::kConnectionLost) NoteDbFailure(form.message());
+      return form;
+    }
+    NoteDbSuccess();
+    std::lock_guard l(forms_mu_);
+    if (forms_.size() >= kMaxRememberedForms) forms_.clear();
+    forms_.emplace(key, *form);
+    return form;
+  }
+
+  // Holds spellings_mu_ for a table that folds (nothing otherwise). Taken before shard locks.
+  std::unique_lock<std::mutex> LockSpellings(const Table& t) {
+    return t.folds ? std::unique_lock<std::mutex>(spellings_mu_) : std::unique_lock<std::mutex>();
+  }
+
+  // REQUIRES: spellings_mu_, no shard lock. Notes that `key` is cached under order key `order`.
+  // The lists also keep names of entries evicted or expired since; once they have doubled since
+  // the last sweep, a sweep keeps only the names still in the keyspace.
+  void RememberSpellingLocked(const std::string& order, const std::string& key) {
+    auto& keys = spellings_[order];
+    if (std::find(keys.begin(), keys.end(), key) != keys.end()) return;
+    keys.push_back(key);
+    if (++spelling_count_ < spelling_sweep_at_) return;
+    spelling_count_ = 0;
+    for (auto it = spellings_.begin(); it != spellings_.end();) {
+      auto& names = it->second;
+      std::erase_if(names, [&](const std::string& name) {
+        server::ShardLocks locks;
+        locks.LockOne(server_.keyspace(), name);
+        return server::Db(&server_.keyspace(), kRowDb).Find(name, false, false) == nullptr;
+      });
+      spelling_count_ += names.size();
+      it = names.empty() ? spellings_.erase(it) : std::next(it);
+    }
+    spelling_sweep_at_ = std::max<size_t>(kFirstSpellingSweep, 2 * spelling_count_);
+  }
+
+  // REQUIRES: spellings_mu_, no shard lock, and the order key's generation just bumped. Drops
+  // every spelling cached under `order` but `keep` (a row just written through it).
+  void DropOtherSpellingsLocked(const std::string& order, const std::string& keep) {
+    auto it = spellings_.find(order);
+    if (it == spellings_.end()) return;
+    for (const auto& key : it->second) {
+      if (key == keep) continue;
+      server::ShardLocks locks;
+      locks.LockOne(server_.keyspace(), key);
+      server::Db(&server_.keyspace(), kRowDb).Delete(key);
+    }
+    spelling_count_ -= std::min(spelling_count_, it->second.size());
+    spellings_.erase(it);
   }
 
   // A refill waiter's completion: on the worker (kOk), the deadline thread (kTimeout) or the
@@ -891,31 +1094,66 @@ class RowCache final : public server::KeyInterceptor,
     }
     auto reply = ctx.defer();
     std::string k(key);
-    SubmitWrite(k, [this, t, k, pk, values = std::move(values), reply_kind,
-                    reply](queues::Status st) mutable {
-      if (st != queues::Status::kOk) return RejectWrite(*t, st, reply);
-      adapters::Connection& conn = ThreadConnection(*db_);
-      bool existed = true;
-      if (reply_kind == WriteReply::kAdded) {
-        auto before = conn.FetchRow(t->options.name, pk, std::vector<std::string>{t->options.key});
-        existed = before.ok();
-      }
-      auto r = conn.Upsert(t->options.name, pk, values);
-      if (!r.ok()) return FailWrite(*t, k, r.status(), r.message(), reply);
-      AfterWrite(*t, k, pk, conn, /*deleted=*/false);
-      int64_t added = existed ? 0 : static_cast<int64_t>(values.size());
-      reply->Complete([&](ReplyBuilder& b) {
-        if (reply_kind == WriteReply::kOk) {
-          b.Ok();
-        } else {
-          b.Integer(added);
-        }
-      });
+    SubmitOrdered(*t, k, pk, reply,
+                  [this, t, k, pk, values = std::move(values), reply_kind,
+                   reply](const KeyPlace& place) mutable {
+                    adapters::Connection& conn = ThreadConnection(*db_);
+                    bool existed = true;
+                    if (reply_kind == WriteReply::kAdded) {
+                      auto before = conn.FetchRow(t->options.name, pk,
+                                                  std::vector<std::string>{t->options.key});
+                      existed = before.ok();
+                    }
+                    auto r = conn.Upsert(t->options.name, pk, values);
+                    if (!r.ok()) return FailWrite(*t, k, place, r.status(), r.message(), reply);
+                    AfterWrite(*t, k, place, pk, conn, /*deleted=*/false);
+                    int64_t added = existed ? 0 : static_cast<int64_t>(values.size());
+                    reply->Complete([&](ReplyBuilder& b) {
+                      if (reply_kind == WriteReply::kOk) {
+                        b.Ok();
+                      } else {
+                        b.Integer(added);
+                      }
+                    });
+                  });
+  }
+
+  using OrderedOp = queues::UniqueFunction<void(const KeyPlace&)>;
+
+  // Runs a write `op` on the queue of the key's order key, after every read-that-missed, write
+  // and invalidation of the row submitted before it. A spelling whose form is not known yet has
+  // its form found first, on a queue of its own. Refusals and failures are replied to here.
+  void SubmitOrdered(Table& t, const std::string& key, const std::string& pk,
+                     const std::shared_ptr<server::DeferredReply>& reply, OrderedOp op) {
+    if (std::optional<KeyPlace> place = KnownPlace(t, key, pk)) {
+      return SubmitAt(t, std::move(*place), reply, std::move(op));
+    }
+    // A refusal has already run the operation with its status.
+    (void)queues_.Submit(kFormLookupPrefix + key,
+                         [this, &t, key, pk, reply, op = std::move(op)](queues::Status st) mutable {
+                           if (st != queues::Status::kOk) return RejectWrite(t, st, reply);
+                           auto form = FormOf(t, key, pk);
+                           if (!form.ok())
+                             return FailFormLookup(form.status(), form.message(), reply);
+                           SubmitAt(t, PlaceOfForm(t, *form), reply, std::move(op));
+                         });
+  }
+
+  void SubmitAt(Table& t, KeyPlace place, const std::shared_ptr<server::DeferredReply>& reply,
+                OrderedOp op) {
+    std::string order = place.order;
+    (void)queues_.Submit(order, [this, &t, reply, place = std::move(place),
+                                 op = std::move(op)](queues::Status st) mutable {
+      if (st != queues::Status::kOk) return RejectWrite(t, st, reply);
+      op(place);
     });
   }
 
-  void SubmitWrite(const std::string& key, queues::Op op) {
-    (void)queues_.Submit(key, std::move(op));  // a refusal has already run op with its status
+  // The database could not tell a spelling's form: nothing was written or invalidated.
+  static void FailFormLookup(adapters::Status status, const std::string& message,
+                             const std::shared_ptr<server::DeferredReply>& reply) {
+    std::string text = DbErrorText(status, message);
+    reply->Complete([&](ReplyBuilder& r) { r.Error(text); });
   }
 
   void RejectWrite(Table& t, queues::Status st,
@@ -927,27 +1165,23 @@ class RowCache final : public server::KeyInterceptor,
 
   // The database refused or failed: the cache must not keep the key (it may hold a value the
   // database no longer has, or never had).
-  void FailWrite(Table& t, const std::string& key, adapters::Status status,
+  void FailWrite(Table& t, const std::string& key, const KeyPlace& place, adapters::Status status,
                  const std::string& message, const std::shared_ptr<server::DeferredReply>& reply) {
     t.stats.db_errors.fetch_add(1, std::memory_order_relaxed);
     if (status == adapters::Status::kConnectionLost) NoteDbFailure(message);
-    {
-      server::ShardLocks locks;
-      locks.LockOne(server_.keyspace(), key);
-      BumpAndDrop(key);
-    }
+    BumpAndDrop(t, key, place.order);
     std::string text = DbErrorText(status, message);
     reply->Complete([&](ReplyBuilder& r) { r.Error(text); });
   }
 
   // On the worker after the database committed: re-read the row as stored and install it
   // (write-through) unless an invalidation came in between, else drop the entry.
-  void AfterWrite(Table& t, const std::string& key, const std::string& pk,
+  void AfterWrite(Table& t, const std::string& key, const KeyPlace& place, const std::string& pk,
                   adapters::Connection& conn, bool deleted) {
     NoteDbSuccess();
     t.stats.writes.fetch_add(1, std::memory_order_relaxed);
     std::shared_ptr<const Row> row;
-    uint64_t gen = Slot(key).load(std::memory_order_relaxed);
+    uint64_t gen = Slot(place.order).load(std::memory_order_relaxed);
     bool install = !deleted && t.options.mode == Mode::kWriteThrough;
     if (install) {
       auto fetched = conn.FetchRow(t.options.name, pk, t.columns);
@@ -957,13 +1191,21 @@ class RowCache final : public server::KeyInterceptor,
         install = false;
       }
     }
-    if (!deleted && t.bloom) t.bloom->Add(pk);
+    if (!deleted && t.bloom) t.bloom->Add(place.member);
     int64_t now = server_.clock().NowMs();
-    server::ShardLocks locks;
-    locks.LockOne(server_.keyspace(), key);
-    bool unchanged = Slot(key).load(std::memory_order_relaxed) == gen;
-    BumpAndDrop(key);
-    if (install && unchanged) Install(key, t, row, JitteredTtl(t), now);
+    std::unique_lock<std::mutex> spellings = LockSpellings(t);
+    {
+      server::ShardLocks locks;
+      locks.LockOne(server_.keyspace(), key);
+      bool unchanged = Slot(place.order).load(std::memory_order_relaxed) == gen;
+      BumpAndDropLocked(key, place.order);
+      install = install && unchanged;
+      if (install) Install(key, t, row, JitteredTtl(t), now);
+    }
+    if (t.folds) {
+      DropOtherSpellingsLocked(place.order, key);
+      if (install) RememberSpellingLocked(place.order, key);
+    }
   }
 
   // ---- ROW.DEL and invalidation --------------------------------------------------------------
@@ -978,41 +1220,101 @@ class RowCache final : public server::KeyInterceptor,
     }
     auto reply = ctx.defer();
     std::string k(key);
-    SubmitWrite(k, [this, t, k, pk, reply](queues::Status st) {
-      if (st != queues::Status::kOk) return RejectWrite(*t, st, reply);
+    SubmitOrdered(*t, k, pk, reply, [this, t, k, pk, reply](const KeyPlace& place) {
       adapters::Connection& conn = ThreadConnection(*db_);
       auto r = conn.DeleteRow(t->options.name, pk);
       if (!r.ok() && r.status() != adapters::Status::kNotFound) {
-        return FailWrite(*t, k, r.status(), r.message(), reply);
+        return FailWrite(*t, k, place, r.status(), r.message(), reply);
       }
-      AfterWrite(*t, k, pk, conn, /*deleted=*/true);
+      AfterWrite(*t, k, place, pk, conn, /*deleted=*/true);
       int64_t n = r.ok() ? 1 : 0;
       reply->Complete([n](ReplyBuilder& b) { b.Integer(n); });
     });
   }
 
   // Immediate: see the design comment. REQUIRES: the table key was checked.
-  void Invalidate(Table& t, const std::string& key, const std::string& pk) {
-    {
-      server::ShardLocks locks;
-      locks.LockOne(server_.keyspace(), key);
-      BumpAndDrop(key);
-    }
+  void Invalidate(Table& t, const std::string& key, const KeyPlace& place) {
+    BumpAndDrop(t, key, place.order);
     // The application changed the database itself: the row may exist now.
-    if (t.bloom) t.bloom->Add(pk);
+    if (t.bloom) t.bloom->Add(place.member);
     t.stats.invalidations.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // Invalidates `keys` and replies `removed` + their number. Keys whose place is known are
+  // invalidated at once; spellings of a folding table whose form is not known yet are
+  // invalidated once the database told it, and the reply waits for them (an error if it
+  // cannot tell: those keys are not invalidated).
+  void InvalidateAndReply(CommandContext& ctx, std::vector<TableKeyRef> keys, int64_t removed) {
+    std::vector<TableKeyRef> unknown;
+    for (auto& k : keys) {
+      if (std::optional<KeyPlace> place = KnownPlace(*k.table, k.key, k.pk)) {
+        Invalidate(*k.table, k.key, *place);
+      } else {
+        unknown.push_back(std::move(k));
+      }
+    }
+    removed += static_cast<int64_t>(keys.size());
+    if (unknown.empty()) {
+      ctx.reply.Integer(removed);
+      return;
+    }
+    auto reply = ctx.defer();
+    struct Pending {
+      std::mutex mu;
+      size_t left;
+      std::string error;  // the first failure, if any
+    };
+    auto pending = std::make_shared<Pending>();
+    pending->left = unknown.size();
+    for (auto& k : unknown) {
+      // A refusal has already run the operation with its status.
+      (void)queues_.Submit(kFormLookupPrefix + k.key,
+                           [this, k, reply, pending, removed](queues::Status st) {
+                             std::string error;
+                             if (st != queues::Status::kOk) {
+                               error = "TRYAGAIN " + std::string(queues::StatusText(st));
+                             } else if (auto form = FormOf(*k.table, k.key, k.pk); !form.ok()) {
+                               error = DbErrorText(form.status(), form.message());
+                             } else {
+                               Invalidate(*k.table, k.key, PlaceOfForm(*k.table, *form));
+                             }
+                             std::lock_guard l(pending->mu);
+                             if (pending->error.empty()) pending->error = error;
+                             if (--pending->left > 0) return;
+                             reply->Complete([&](ReplyBuilder& r) {
+                               if (pending->error.empty()) {
+                                 r.Integer(removed);
+                               } else {
+                                 r.Error(pending->error);
+                               }
+                             });
+                           });
+    }
+  }
+
+  // Whether every key of `keys` can be invalidated now or by this connection waiting; replies
+  // the error if not.
+  bool CanInvalidate(CommandContext& ctx, const std::vector<TableKeyRef>& keys) {
+    if (ctx.defer) return true;
+    for (const auto& k : keys) {
+      if (!KnownPlace(*k.table, k.key, k.pk)) {
+        ctx.reply.Error("ERR this connection cannot wait for the database");
+        return false;
+      }
+    }
+    return true;
   }
 
   // DEL / UNLINK with any mix of plain and table keys. Table keys count as removed.
   void CmdDel(CommandContext& ctx) {
-    std::vector<std::pair<Table*, std::string>> table_keys;
+    std::vector<TableKeyRef> table_keys;
     for (size_t i = 1; i < ctx.argc(); ++i) {
       if (!Owns(ctx.arg(i))) continue;
-      Table* t;
-      std::string pk;
-      if (!ParseKey(ctx, ctx.arg(i), &t, &pk)) return;
-      table_keys.emplace_back(t, std::move(pk));
+      TableKeyRef k{nullptr, std::string(ctx.arg(i)), {}};
+      if (!ParseKey(ctx, ctx.arg(i), &k.table, &k.pk)) return;
+      table_keys.push_back(std::move(k));
     }
+    if (!CanInvalidate(ctx, table_keys)) return;
     int64_t removed = 0;
     for (size_t i = 1; i < ctx.argc(); ++i) {
       if (Owns(ctx.arg(i))) continue;
@@ -1021,11 +1323,7 @@ class RowCache final : public server::KeyInterceptor,
       server::Db db = ctx.db();
       removed += server::OpDelete(db, ctx.arg(i)) ? 1 : 0;
     }
-    for (auto& [t, pk] : table_keys) {
-      Invalidate(*t, t->options.name + ":" + pk, pk);
-      ++removed;
-    }
-    ctx.reply.Integer(removed);
+    InvalidateAndReply(ctx, std::move(table_keys), removed);
   }
 
   // ---- ROW.* ---------------------------------------------------------------------------------
@@ -1073,17 +1371,15 @@ class RowCache final : public server::KeyInterceptor,
   }
 
   void CmdRowInvalidate(CommandContext& ctx) {
-    std::vector<std::tuple<Table*, std::string, std::string>> keys;
+    std::vector<TableKeyRef> keys;
     for (size_t i = 2; i < ctx.argc(); ++i) {
-      std::string key;
-      if (!TableKey(ctx, ctx.arg(1), ctx.arg(i), &key)) return;
-      Table* t;
-      std::string pk;
-      if (!ParseKey(ctx, key, &t, &pk)) return;
-      keys.emplace_back(t, key, pk);
+      TableKeyRef k{nullptr, {}, {}};
+      if (!TableKey(ctx, ctx.arg(1), ctx.arg(i), &k.key)) return;
+      if (!ParseKey(ctx, k.key, &k.table, &k.pk)) return;
+      keys.push_back(std::move(k));
     }
-    for (auto& [t, key, pk] : keys) Invalidate(*t, key, pk);
-    ctx.reply.Integer(static_cast<int64_t>(keys.size()));
+    if (!CanInvalidate(ctx, keys)) return;
+    InvalidateAndReply(ctx, std::move(keys), 0);
   }
 
   std::vector<std::pair<std::string, uint64_t>> Counters(const Table& t) const {
@@ -1223,8 +1519,12 @@ class RowCache final : public server::KeyInterceptor,
         db.Delete(key);
         continue;
       }
-      auto row = std::make_shared<Row>();
       const Table* t = TableOf(key);
+      if (t->state.load() == TableState::kReady && t->folds) {
+        db.Delete(key);  // see DropUnvalidatedRows
+        continue;
+      }
+      auto row = std::make_shared<Row>();
       const auto* hash = static_cast<const server::HashObject*>(e->object());
       if (!t->columns.empty()) {
         for (const auto& column : t->columns) {
@@ -1237,15 +1537,38 @@ class RowCache final : public server::KeyInterceptor,
         });
       }
       int64_t expire_at = db.ExpireAt(e);
-      // fresh_until 1: long past, so never fresh; the entry's own TTL (the stale horizon) stays.
+      // Never fresh; the entry's own TTL (the stale horizon) stays.
       server::Entry* fresh = db.SetObject(key, server::ValueType::kRow,
-                                          std::make_unique<RowValue>(std::move(row), int64_t{1}));
+                                          std::make_unique<RowValue>(std::move(row), kNeverFresh));
       if (expire_at >= 0) db.SetExpireAt(fresh, expire_at);
       ++adopted;
     }
     if (!keys.empty()) {
       spdlog::info("{} saved rows loaded for re-validation, {} other table keys dropped", adopted,
                    keys.size() - adopted);
+    }
+  }
+
+  // Under a folding collation a saved row cannot be kept for re-validation: which spellings it
+  // shares its row with is learnt only as rows are installed, so a write through another
+  // spelling would not drop it, and on_timeout = "stale" could serve it after that write. Drops
+  // the table's rows loaded before the table was known to fold (the database was unreachable at
+  // start-up); a row installed since is not one of them.
+  void DropUnvalidatedRows(const Table& t) {
+    server::ShardLocks locks;
+    locks.LockAll(server_.keyspace());
+    server::Db db(&server_.keyspace(), kRowDb);
+    std::vector<std::string> keys;
+    db.ForEach([&](server::Entry* e) {
+      if (e->type() == server::ValueType::kRow && TableOf(e->key()) == &t &&
+          static_cast<const RowValue*>(e->object())->fresh_until_ms == kNeverFresh) {
+        keys.emplace_back(e->key());
+      }
+    });
+    for (const auto& key : keys) db.Delete(key);
+    if (!keys.empty()) {
+      spdlog::info("table {}: {} saved rows dropped (its key folds spellings)", t.options.name,
+                   keys.size());
     }
   }
 
@@ -1274,6 +1597,16 @@ class RowCache final : public server::KeyInterceptor,
   std::mutex direct_mu_;
   // Key -> its on_timeout = "db" read that later timed-out reads may still join.
   std::unordered_map<std::string, std::shared_ptr<DirectRead>> direct_reads_;  // direct_mu_
+
+  // Tables that fold spellings (Table::folds). forms_: spelling's table key -> its form.
+  std::mutex forms_mu_;
+  std::unordered_map<std::string, std::string> forms_;  // guarded by forms_mu_
+  // Order key -> the spellings installed under it, which a write through any of them drops.
+  // spellings_mu_ is taken before shard locks, by installs and bumps of folding tables only.
+  std::mutex spellings_mu_;
+  std::unordered_map<std::string, std::vector<std::string>> spellings_;  // spellings_mu_
+  size_t spelling_count_ = 0;                                            // spellings_mu_
+  size_t spelling_sweep_at_ = kFirstSpellingSweep;                       // spellings_mu_
 
   std::atomic<int> failures_{0};
   std::atomic<bool> breaker_open_{false};

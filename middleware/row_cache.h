@@ -17,10 +17,11 @@
 //
 //   Read (HGETALL/HGET/HMGET/GET/EXISTS/ROW.GET), on the I/O thread:
 //     lock shard: row = cached fresh entry?  -> reply now (hit; a negative entry is "no row")
-//                 gen = slot(key); stale = last row if on_timeout = stale
+//                 stale = last row if on_timeout = stale
 //     bloom loaded and !bloom.MightContain(pk)  -> reply "no row" (database never touched)
 //     breaker open                              -> stale row, or -TRYAGAIN database unavailable
-//     park the reply; queues.SubmitRefresh(key, gen, fetch, deadline = now + read_timeout)
+//     park the reply; gen = slot(key)  (taken after the read arrived: anything acknowledged
+//     before is older); queues.SubmitRefresh(key, gen, fetch, deadline = now + read_timeout)
 //       worker, once per merged group: row already installed for gen? -> that row (no database)
 //                                         else row = FetchRow(pk)
 //           lock shard: if slot(key) == gen: install row (ttl +- jitter) or negative (negative_ttl)
@@ -42,6 +43,20 @@
 //     drop entry, bloom.Add(pk), reply. A refill already past its database read cannot install
 //     (guard), a read starting afterwards carries the new generation so never joins an older
 //     refresh (queues/ merges by generation) and reads the database behind it: guarantees 2, 3.
+//
+//   Spellings of one row. Under a case- or accent-insensitive MySQL collation the database
+//   finds row 'alice' under users:alice, users:ALICE and "users:Alice " alike. Each spelling is
+//   cached under the key the client used, but everything above that says "key" for ordering
+//   and guarding means the key's form there (the collation's weight string, asked of the
+//   database by adapters::Connection::KeyForm and remembered): the queue and the generation slot
+//   are the form's, the Bloom filter holds forms, and a write or invalidation through any
+//   spelling bumps the form's generation and drops every spelling installed under it (the list
+//   of installed spellings and the installs themselves are serialised by one mutex, taken before
+//   the shard lock). A miss, write or invalidation of a spelling whose form is not known yet
+//   first looks the form up (one SELECT, on a queue of its own; a read's lookup is merged with
+//   concurrent ones and bounded by its read_timeout), then goes on as above; DEL and
+//   ROW.INVALIDATE wait for it instead of answering at once. Rows of such tables loaded from a
+//   snapshot are dropped rather than re-validated: which spellings shared a row is not saved.
 //
 //   Failure policy. Connection failures count per database; after `breaker_failures` in a row
 //   the breaker opens: misses fail fast (-TRYAGAIN database unavailable: <reason>, or stale rows

@@ -292,6 +292,77 @@ void KeyCollationReported(Backend& backend) {
 ADAPTER_TEST_ALL("text columns report their collation (MySQL), where spellings may fold",
                  KeyCollationReported)
 
+void KeyFormsGroupSpellings(Backend& backend) {
+  const bool mysql = backend.dialect() == Dialect::kMySql;
+  backend.Recreate("t_form",
+                   mysql ? "CREATE TABLE t_form (k VARCHAR(20) CHARACTER SET utf8mb4 COLLATE "
+                           "utf8mb4_unicode_ci PRIMARY KEY, n INT)"
+                         : "CREATE TABLE t_form (k VARCHAR(20) PRIMARY KEY, n INT)");
+  auto db = backend.Open();
+  auto conn = db->Connect();
+  REQUIRE(conn->Describe("t_form").ok());
+  REQUIRE(conn->Upsert("t_form", "alice", {{"n", "1"}}).ok());
+  REQUIRE(conn->Upsert("t_form",
+                       "stra\xc3\x9f"
+                       "e",
+                       {{"n", "2"}})
+              .ok());  // "straße"
+  auto form = [&](std::string_view pk) {
+    auto f = conn->KeyForm("t_form", pk);
+    INFO(f.ToString());
+    REQUIRE(f.ok());
+    return *f;
+  };
+  std::vector<std::string> scanned;
+  auto scan = conn->ScanKeyForms("t_form", [&](std::span<const std::string> forms) {
+    scanned.insert(scanned.end(), forms.begin(), forms.end());
+    return true;
+  });
+  REQUIRE(scan.ok());
+  REQUIRE(*scan == 2);
+  REQUIRE(scanned.size() == 2);
+  if (mysql) {
+    // Every spelling the collation equates has the row's form, whatever the case, a trailing
+    // space (PAD SPACE) or an expansion (unicode_ci: ß = ss); the scan delivers the same forms.
+    const uint64_t statements = conn->stats().statements;
+    const std::string alice = form("alice");
+    CHECK(conn->stats().statements == statements + 1);  // one SELECT
+    CHECK(form("ALICE") == alice);
+    CHECK(form("Alice  ") == alice);
+    CHECK(form("STRASSE") == form("stra\xc3\x9f"
+                                  "e"));
+    CHECK(form("bob") != alice);
+    CHECK(form("alic") != alice);
+    // Forms are binary: utf8mb4_general_ci weighs 'a' and 'A' as the two bytes 00 41.
+    backend.Recreate("t_form_g",
+                     "CREATE TABLE t_form_g (k VARCHAR(20) CHARACTER SET utf8mb4 COLLATE "
+                     "utf8mb4_general_ci PRIMARY KEY)");
+    REQUIRE(conn->Describe("t_form_g").ok());
+    auto g = conn->KeyForm("t_form_g", "a");
+    REQUIRE(g.ok());
+    CHECK(*g == std::string("\x00\x41", 2));
+    CHECK(std::set<std::string>(scanned.begin(), scanned.end()) ==
+          std::set<std::string>{alice, form("strasse")});
+    // The database agrees on which row they name.
+    auto row = conn->FetchRow("t_form", "ALICE  ", std::vector<std::string>{"k", "n"});
+    REQUIRE(row.ok());
+    CHECK((*row)[0].value == "alice");
+  } else {
+    // Byte-exact keys are their own forms, without a round trip.
+    const uint64_t statements = conn->stats().statements;
+    CHECK(form("ALICE") == "ALICE");
+    CHECK(form("alice") == "alice");
+    CHECK(conn->stats().statements == statements);
+    std::sort(scanned.begin(), scanned.end());
+    CHECK(scanned == std::vector<std::string>{"alice",
+                                              "stra\xc3\x9f"
+                                              "e"});
+  }
+  CHECK(conn->KeyForm("t_nope", "x").status() == Status::kBadIdentifier);
+}
+ADAPTER_TEST_ALL("key forms: spellings the collation equates share one form",
+                 KeyFormsGroupSpellings)
+
 void ConstraintViolations(Backend& backend) {
   backend.Recreate("t_con",
                    "CREATE TABLE t_con (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, "

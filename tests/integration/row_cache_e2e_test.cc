@@ -4,9 +4,6 @@
 // The database is wrapped with the fault injector in every test here: it counts the calls that
 // reach the database (how a hit is told from a miss without timing) and lets the race tests hold
 // a refill between its database read and its install, so the races are forced, not hoped for.
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -307,62 +304,6 @@ void ThousandMissesOneFetch(Kind kind) {
 }
 
 }  // namespace
-
-// Everything logged at warning level and above while it lives, for tests of what the log tells
-// the operator.
-class LogCapture {
- public:
-  LogCapture()
-      : level_(spdlog::get_level()), sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)) {
-    spdlog::default_logger()->sinks().push_back(sink_);
-    spdlog::set_level(spdlog::level::warn);
-  }
-  ~LogCapture() {
-    spdlog::set_level(level_);
-    auto& sinks = spdlog::default_logger()->sinks();
-    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-  }
-  std::string text() {
-    sink_->flush();
-    return out_.str();
-  }
-
- private:
-  spdlog::level::level_enum level_;
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
-};
-
-TEST_CASE("MariaDB text key under a case-insensitive collation: a warning names the table",
-          "[mariadb]") {
-  Backend db = SharedBackend(Kind::kMariaDb);
-  db.Exec("DROP TABLE IF EXISTS users_ci");
-  db.Exec("DROP TABLE IF EXISTS users_bin");
-  db.Exec("CREATE TABLE users_ci (name VARCHAR(20) PRIMARY KEY, email TEXT)" + db.TableSuffix() +
-          " COLLATE utf8mb4_unicode_ci");
-  db.Exec("CREATE TABLE users_bin (name VARCHAR(20) PRIMARY KEY, email TEXT)" + db.TableSuffix() +
-          " COLLATE utf8mb4_bin");
-  middleware::Options o = ProductsOptions(db.Url());
-  o.tables[0].name = "users_ci";
-  o.tables[0].key = "name";
-  o.tables.push_back(o.tables[0]);
-  o.tables[1].name = "users_bin";
-  server::ServerContext context{server::Options{}};
-  std::string text;
-  {
-    LogCapture log;
-    std::string error;
-    // The database is up: the tables are checked before StartRowCache returns.
-    auto cache = middleware::StartRowCache(context, o, &error);
-    INFO(error);
-    REQUIRE(cache != nullptr);
-    text = log.text();
-    middleware::StopRowCache(*cache);
-  }
-  CHECK_THAT(text, Catch::Contains("table users_ci: key column name has collation "
-                                   "utf8mb4_unicode_ci, under which spellings"));
-  CHECK_THAT(text, !Catch::Contains("table users_bin: key column"));
-}
 
 TEST_CASE("MariaDB rows read through, write through and invalidate over RESP",
           "[integration][mariadb]") {
