@@ -14,7 +14,6 @@ using adapters::Call;
 using adapters::HoldPoint;
 
 // users(name PRIMARY KEY under utf8mb4_unicode_ci, email, visits) with 'alice' and 'straße'.
-// The race tests turn the Bloom filter off: what they force is the order of database calls.
 middleware::Options UsersOptions(Backend& db, bool bloom = true) {
   db.Exec("DROP TABLE IF EXISTS users");
   db.Exec("CREATE TABLE users (name VARCHAR(40) PRIMARY KEY, email VARCHAR(100), visits INT)" +
@@ -98,32 +97,42 @@ TEST_CASE("MariaDB case-insensitive key: every spelling reads the row and sees e
   REQUIRE(Stat(*c, "bloom_rejections", "users") >= 9);
 }
 
-// Race: a refill through 'ALICE' has read the old row and is held; a write through 'alice'
-// names the same row, so it must queue behind the refill (it would otherwise commit and be
-// acknowledged while the refill still holds the old row), and the refill must not install it.
+// The race tests' start: 'alice' read (its form known, so what follows through it queues at
+// once), then a read of 'ALICE' whose refill has read visits = 1 and is held there. The Bloom
+// filter is off: what they force is the order of database calls.
+struct HeldRefillOfAlice {
+  Backend db = SharedBackend(Kind::kMariaDb);
+  std::shared_ptr<adapters::FaultInjector> faults = std::make_shared<adapters::FaultInjector>();
+  RowCacheServer server{UsersOptions(db, /*bloom=*/false), faults};
+  std::unique_ptr<RespClient> reader = server.Client();
+  std::unique_ptr<RespClient> writer = server.Client();
+  std::shared_ptr<adapters::Gate> gate;
+
+  HeldRefillOfAlice() {
+    WaitTableReady(*writer, "users");
+    REQUIRE(Visits(*writer, "alice") == "1");
+    gate = faults->Hold(Call::kFetchRow, "ALICE", HoldPoint::kAfterDatabase);
+    reader->Send(EncodeCommand({"HGETALL", "users:ALICE"}));
+    REQUIRE(gate->WaitArrived(20s));
+  }
+};
+
+// Race: a write through 'alice' names the held refill's row, so it must queue behind it (it
+// would otherwise commit and be acknowledged while the refill still holds the old row), and the
+// refill must not install the old row.
 TEST_CASE(
     "MariaDB case-insensitive key: a held refill of one spelling never outlives a write "
     "through another",
     "[integration][mariadb][collation][race]") {
-  Backend db = SharedBackend(Kind::kMariaDb);
-  auto faults = std::make_shared<adapters::FaultInjector>();
-  RowCacheServer server(UsersOptions(db, /*bloom=*/false), faults);
-  auto reader = server.Client();
-  auto writer = server.Client();
-  auto observer = server.Client();
-  WaitTableReady(*observer, "users");
-  REQUIRE(Visits(*writer, "alice") == "1");  // its form is known now: the HSET queues at once
-
-  auto gate = faults->Hold(Call::kFetchRow, "ALICE", HoldPoint::kAfterDatabase);
-  reader->Send(EncodeCommand({"HGETALL", "users:ALICE"}));
-  REQUIRE(gate->WaitArrived(20s));  // the refill has read visits = 1
-  writer->Send(EncodeCommand({"HSET", "users:alice", "visits", "9"}));
+  HeldRefillOfAlice race;
+  auto observer = race.server.Client();
+  race.writer->Send(EncodeCommand({"HSET", "users:alice", "visits", "9"}));
   WaitUntil([&] { return Stat(*observer, "queue_depth", "users") >= 1; }, "the HSET to queue");
-  REQUIRE(faults->calls(Call::kUpsert) == 0);
-  REQUIRE(db.Scalar("SELECT visits FROM users WHERE name = 'alice'") == "1");
-  gate->Release();
-  REQUIRE(HashOf(reader->Read()) == Alice("1"));  // began before the write
-  REQUIRE(IntOf(writer->Read()) == 0);
+  REQUIRE(race.faults->calls(Call::kUpsert) == 0);
+  REQUIRE(race.db.Scalar("SELECT visits FROM users WHERE name = 'alice'") == "1");
+  race.gate->Release();
+  REQUIRE(HashOf(race.reader->Read()) == Alice("1"));  // began before the write
+  REQUIRE(IntOf(race.writer->Read()) == 0);
   for (const char* spelling : {"ALICE", "alice", "Alice"}) {
     INFO(spelling);
     REQUIRE(Visits(*observer, spelling) == "9");
@@ -135,26 +144,16 @@ TEST_CASE(
     "MariaDB case-insensitive key: DEL through one spelling keeps a held refill of another "
     "from installing",
     "[integration][mariadb][collation][race]") {
-  Backend db = SharedBackend(Kind::kMariaDb);
-  auto faults = std::make_shared<adapters::FaultInjector>();
-  RowCacheServer server(UsersOptions(db, /*bloom=*/false), faults);
-  auto reader = server.Client();
-  auto writer = server.Client();
-  WaitTableReady(*writer, "users");
-  REQUIRE(Visits(*writer, "alice") == "1");  // caches 'alice' and learns its form
-
-  auto gate = faults->Hold(Call::kFetchRow, "ALICE", HoldPoint::kAfterDatabase);
-  reader->Send(EncodeCommand({"HGETALL", "users:ALICE"}));
-  REQUIRE(gate->WaitArrived(20s));
-  db.Exec("UPDATE users SET visits = 7 WHERE name = 'alice'");
-  REQUIRE(IntOf(writer->Command({"DEL", "users:alice"})) == 1);  // acknowledged while held
-  REQUIRE(gate->arrived() == 1);
-  gate->Release();
-  REQUIRE(HashOf(reader->Read()) == Alice("1"));  // began before the invalidation
-  int fetches = faults->calls(Call::kFetchRow, "ALICE");
-  REQUIRE(Visits(*writer, "ALICE") == "7");
-  REQUIRE(faults->calls(Call::kFetchRow, "ALICE") == fetches + 1);  // not installed: read again
-  REQUIRE(Visits(*writer, "alice") == "7");
+  HeldRefillOfAlice race;
+  race.db.Exec("UPDATE users SET visits = 7 WHERE name = 'alice'");
+  REQUIRE(IntOf(race.writer->Command({"DEL", "users:alice"})) == 1);  // acknowledged while held
+  REQUIRE(race.gate->arrived() == 1);
+  race.gate->Release();
+  REQUIRE(HashOf(race.reader->Read()) == Alice("1"));  // began before the invalidation
+  int fetches = race.faults->calls(Call::kFetchRow, "ALICE");
+  REQUIRE(Visits(*race.writer, "ALICE") == "7");
+  REQUIRE(race.faults->calls(Call::kFetchRow, "ALICE") == fetches + 1);  // not installed
+  REQUIRE(Visits(*race.writer, "alice") == "7");
 }
 
 }  // namespace
