@@ -31,6 +31,7 @@
 #include "protocol/resp_client.h"
 #include "protocol/test_server.h"
 #include "server/network.h"
+#include "server/persistence.h"
 #include "server/server_context.h"
 #include "support/private_server.h"
 
@@ -151,13 +152,16 @@ inline middleware::Options ProductsOptions(const std::string& url) {
 // ServerContext + row cache + NetworkServer on a free loopback port with two I/O threads. The
 // row cache is started (and plugged into the context) before the network server serves, and
 // stopped after it has stopped, like app/main.cc does. `faults` non-null: the database is
-// wrapped with the fault injector.
+// wrapped with the fault injector. `data_dir` non-empty: snapshots live there (SAVE writes one,
+// a server made later on the same directory loads it first), as a restarted deployment.
 class RowCacheServer {
  public:
   explicit RowCacheServer(middleware::Options options,
-                          std::shared_ptr<adapters::FaultInjector> faults = nullptr)
-      : context_(ServerOptions()), faults_(std::move(faults)) {
+                          std::shared_ptr<adapters::FaultInjector> faults = nullptr,
+                          const std::string& data_dir = "")
+      : context_(ServerOptions(data_dir)), faults_(std::move(faults)) {
     std::string error;
+    if (!data_dir.empty() && !context_.persistence().Load(&error)) FAIL("load: " << error);
     if (faults_) {
       auto db = adapters::NewDatabase(options.database);
       INFO(db.ToString());
@@ -194,9 +198,13 @@ class RowCacheServer {
   }
 
  private:
-  static server::Options ServerOptions() {
+  static server::Options ServerOptions(const std::string& data_dir) {
     spdlog::set_level(spdlog::level::err);  // outages and retries are provoked on purpose
     server::Options o;
+    if (!data_dir.empty()) {
+      o.dir = data_dir;
+      o.save = {};
+    }
     o.bind = "127.0.0.1";
     o.port = 0;
     o.threads = 2;
