@@ -137,9 +137,15 @@ struct Column {
   bool binary = false;       // BLOB / BINARY / BYTEA: values are raw bytes
   bool integer = false;      // an integer type: keys are bound as integers
   bool is_unsigned = false;  // MySQL UNSIGNED integer
-  // MySQL/MariaDB: the text column's collation ("utf8mb4_general_ci"); empty for other types and
-  // back ends (PostgreSQL's and SQLite's default comparisons are byte-exact).
+  // MySQL/MariaDB: the text column's collation ("utf8mb4_general_ci") and character set
+  // ("utf8mb4"); empty for other types and back ends (PostgreSQL's and SQLite's default
+  // comparisons are byte-exact).
   std::string collation;
+  std::string charset;
+  // MySQL/MariaDB, a key column that folds spellings (KeyFoldsSpellings): whether its collation
+  // ignores trailing spaces (PAD SPACE, most) or counts them (NO PAD: "_nopad_", MySQL 8's
+  // "_0900_").
+  bool pad_space = true;
 };
 
 // Whether the database may find one row under spellings of `key` that differ as bytes: a
@@ -259,11 +265,12 @@ class Connection {
   virtual Result<std::uint64_t> ScanKeys(std::string_view table,
                                          const KeyBatchCallback& on_batch) = 0;
 
-  // The form in which the database compares values of the table's key: spellings that can name
-  // one row have equal forms (the converse holds too, except that trailing spaces are left out
-  // of the form even under a NO PAD collation, where they count). Where keys compare byte for
-  // byte it is `pk` itself, without a round trip; under a folding collation (KeyFoldsSpellings)
-  // one SELECT computes it (MySQL's WEIGHT_STRING under the key's collation: binary bytes).
+  // The form in which the database compares values of the table's key: two spellings name one
+  // row exactly when their forms are equal. Where keys compare byte for byte it is `pk` itself,
+  // without a round trip; under a folding collation (KeyFoldsSpellings) one SELECT computes it:
+  // "w" and MySQL's WEIGHT_STRING under the key's collation (binary bytes; trailing spaces
+  // removed first under PAD SPACE), or "r" and `pk` itself for a key the column's character
+  // set cannot hold (it names no row, and must share its form with no other spelling).
   virtual Result<std::string> KeyForm(std::string_view table, std::string_view pk) = 0;
 
   // As ScanKeys, but delivers the KeyForm of each key rather than the key.

@@ -162,7 +162,7 @@ class MySqlConnection final : public internal::SessionConnection {
     return Guard<TableSchema>([&]() -> Result<TableSchema> {
       sql::PreparedStatement* ps = Prepare(
           "SELECT c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE, c.DATA_TYPE, k.ORDINAL_POSITION, "
-          "c.COLLATION_NAME "
+          "c.COLLATION_NAME, c.CHARACTER_SET_NAME "
           "FROM information_schema.COLUMNS c "
           "LEFT JOIN information_schema.KEY_COLUMN_USAGE k "
           "ON k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME "
@@ -186,6 +186,7 @@ class MySqlConnection final : public internal::SessionConnection {
                    data_type == "longblob" || data_type == "binary" || data_type == "varbinary";
         if (!rs->isNull(5)) key.emplace_back(rs->getInt(5), c.name);
         if (!rs->isNull(6)) c.collation = rs->getString(6).asStdString();
+        if (!rs->isNull(7)) c.charset = rs->getString(7).asStdString();
         schema.columns.push_back(std::move(c));
       }
       if (schema.columns.empty()) {
@@ -195,6 +196,21 @@ class MySqlConnection final : public internal::SessionConnection {
       schema.name = std::string(table);
       std::sort(key.begin(), key.end());
       for (auto& k : key) schema.primary_key.push_back(std::move(k.second));
+      // Whether a folding key's collation ignores trailing spaces (KeyForm depends on it);
+      // MariaDB's catalogue does not say, the collation answers.
+      for (Column& c : schema.columns) {
+        if (!KeyFoldsSpellings(c) || !IsPlainName(c.collation) || !IsPlainName(c.charset)) {
+          continue;
+        }
+        if (std::find(schema.primary_key.begin(), schema.primary_key.end(), c.name) ==
+            schema.primary_key.end()) {
+          continue;
+        }
+        const std::string a = "CONVERT('a' USING " + c.charset + ") COLLATE " + c.collation;
+        const std::string a_space = "CONVERT('a ' USING " + c.charset + ") COLLATE " + c.collation;
+        std::unique_ptr<sql::ResultSet> pad(Query(Prepare("SELECT " + a + " = " + a_space)));
+        c.pad_space = pad->next() && pad->getInt(1) == 1;
+      }
       return schema;
     });
   }
@@ -290,7 +306,7 @@ class MySqlConnection final : public internal::SessionConnection {
     std::string form_of_key;
     if (forms != nullptr) {
       Result<std::string> expr =
-          FormExpression(key, internal::QuoteIdentifier(Dialect::kMySql, key.name));
+          WeightExpression(key, internal::QuoteIdentifier(Dialect::kMySql, key.name));
       if (!expr.ok()) return expr.error();
       form_of_key = std::move(expr).value();
     }
@@ -303,24 +319,30 @@ class MySqlConnection final : public internal::SessionConnection {
       std::unique_ptr<sql::ResultSet> rs(Query(ps));
       while (rs->next()) {
         keys->push_back(rs->getString(1).asStdString());
-        if (forms != nullptr) forms->push_back(rs->getString(2).asStdString());
+        if (forms != nullptr) forms->push_back("w" + rs->getString(2).asStdString());
       }
       return {};
     });
   }
 
   Result<std::string> DoKeyForm(const Column& key, std::string_view pk) override {
-    Result<std::string> expr = FormExpression(key, "?");
-    if (!expr.ok()) return expr.error();
+    // x: the key as text; it names a row only if the column's character set holds it exactly
+    // (else the conversion makes '?' of what it cannot hold, and invalid UTF-8 would be
+    // mangled on the way in): `exact` checks the round trip against the bytes as sent.
+    Result<std::string> weight = WeightExpression(key, "x");
+    if (!weight.ok()) return weight.error();
     return Guard<std::string>([&]() -> Result<std::string> {
-      sql::PreparedStatement* ps = Prepare("SELECT " + *expr);
+      sql::PreparedStatement* ps = Prepare(
+          "SELECT " + *weight + ", CAST(CONVERT(CONVERT(x USING " + key.charset +
+          ") USING utf8mb4) AS BINARY) = b FROM (SELECT CAST(? AS CHAR CHARACTER SET utf8mb4) "
+          "AS x, CAST(? AS BINARY) AS b) AS k");
       ps->setString(1, sql::SQLString(std::string(pk)));
+      ps->setString(2, sql::SQLString(std::string(pk)));
       std::unique_ptr<sql::ResultSet> rs(Query(ps));
-      if (!rs->next() || rs->isNull(1)) {
-        return Error(Status::kInvalidArgument,
-                     "'" + internal::Printable(pk) + "' is not a valid " + key.type);
+      if (!rs->next() || rs->isNull(1) || rs->isNull(2) || rs->getInt(2) != 1) {
+        return "r" + std::string(pk);
       }
-      return rs->getString(1).asStdString();
+      return "w" + rs->getString(1).asStdString();
     });
   }
 
@@ -416,24 +438,27 @@ class MySqlConnection final : public internal::SessionConnection {
     return rs.getString(index).asStdString();
   }
 
-  // The expression of `operand` (a placeholder or the quoted key column) under which `key`'s
-  // collation compares it: its weight string, trailing spaces removed first (PAD SPACE
-  // collations ignore them, and the weight would keep them). The collation's name comes from the
-  // catalogue; it is checked to be a plain name before it becomes part of the SQL.
-  static Result<std::string> FormExpression(const Column& key, std::string_view operand) {
-    const std::string& collation = key.collation;
-    const std::size_t underscore = collation.find('_');
-    const bool plain = !collation.empty() && underscore != std::string::npos &&
-                       std::all_of(collation.begin(), collation.end(), [](char c) {
-                         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-                       });
-    if (!plain) {
-      return Error(Status::kInvalidArgument, "collation '" + internal::Printable(collation) +
-                                                 "' of key column '" + key.name +
-                                                 "' is not a plain collation name");
+  // A collation or character set name from the catalogue, fit to be written into SQL.
+  static bool IsPlainName(const std::string& name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
+  }
+
+  // The weight string of `operand` (an expression of the key's values) under `key`'s
+  // collation, trailing spaces removed first where the collation ignores them (PAD SPACE: the
+  // weight would keep them).
+  static Result<std::string> WeightExpression(const Column& key, std::string_view operand) {
+    if (!IsPlainName(key.collation) || !IsPlainName(key.charset)) {
+      return Error(Status::kInvalidArgument,
+                   "collation '" + internal::Printable(key.collation) + "' (character set '" +
+                       internal::Printable(key.charset) + "') of key column '" + key.name +
+                       "' is not a plain name");
     }
-    return "WEIGHT_STRING(CONVERT(TRIM(TRAILING ' ' FROM " + std::string(operand) + ") USING " +
-           collation.substr(0, underscore) + ") COLLATE " + collation + ")";
+    const std::string value = key.pad_space ? "TRIM(TRAILING ' ' FROM " + std::string(operand) + ")"
+                                            : std::string(operand);
+    return "WEIGHT_STRING(CONVERT(" + value + " USING " + key.charset + ") COLLATE " +
+           key.collation + ")";
   }
 
   static int Seconds(std::chrono::milliseconds ms) {

@@ -33,15 +33,17 @@ constexpr int kRowDb = 0;
 constexpr int64_t kStaleGraceMs = 60 * 60 * 1000;
 // The freshness limit of a row loaded from a snapshot: long past, so the first read re-validates.
 constexpr int64_t kNeverFresh = 1;
-// Spellings whose form (adapters::Connection::KeyForm) is remembered; past it the memory starts
-// again (a form is one cheap SELECT to ask again).
+// Spellings whose form (adapters::Connection::KeyForm) is remembered, over two generations; a
+// forgotten one is one cheap SELECT to ask again (a spelling in the cache is never forgotten).
 constexpr size_t kMaxRememberedForms = size_t{1} << 16;
 // Order keys of forms (KeyPlace) and the queue keys that find forms begin with bytes that begin
 // no table key a client can send (those begin with a configured table name).
 constexpr char kFormOrderPrefix = '\x02';
 constexpr char kFormLookupPrefix = '\x01';
-// Remembered spellings (RowCache::spellings_) before the first sweep of the forgotten ones.
+// Remembered spellings (RowCache::spellings_) before the first sweep of the forgotten ones, and
+// the hash buckets a sweep visits per hold of the mutex.
 constexpr size_t kFirstSpellingSweep = 1024;
+constexpr size_t kSweepBuckets = 64;
 
 // The cached form of a row (or of its absence).
 class RowValue final : public server::Object {
@@ -341,6 +343,21 @@ class RowCache final : public server::KeyInterceptor,
         *fatal = "table '" + t->options.name + "': " + err;
         return false;
       }
+      if (t->folds) {
+        // Forms are asked of the database at run time: a collation it cannot weigh should stop
+        // start-up now, not fail every request later.
+        auto probe = conn.KeyForm(t->options.name, "a");
+        if (!probe.ok()) {
+          if (probe.status() == adapters::Status::kConnectionLost ||
+              probe.status() == adapters::Status::kTimeout) {
+            *unavailable = probe.ToString();
+            NoteDbFailure(*unavailable);
+            return true;
+          }
+          *fatal = "table '" + t->options.name + "': key forms: " + probe.ToString();
+          return false;
+        }
+      }
       if (t->folds) DropUnvalidatedRows(*t);  // before any read may fall back on them
       t->state.store(TableState::kReady);
       described = true;
@@ -440,6 +457,13 @@ class RowCache final : public server::KeyInterceptor,
           work_left = true;
         }
       }
+      // Spellings whose entries left the keyspace (RememberSpellingLocked asked).
+      bool sweep;
+      {
+        std::lock_guard l(spellings_mu_);
+        sweep = sweep_requested_;
+      }
+      if (sweep) SweepSpellings();
       // Breaker probe.
       if (breaker_open_.load()) {
         auto r = conn->Ping();
@@ -854,84 +878,6 @@ class RowCache final : public server::KeyInterceptor,
     if (t.folds) DropOtherSpellingsLocked(order, "");
   }
 
-  // ---- spellings of one row (folding collations) ---------------------------------------------
-
-  static KeyPlace PlaceOfForm(const Table& t, const std::string& form) {
-    return {kFormOrderPrefix + t.options.name + ":" + form, form};
-  }
-
-  // The place if it is known without the database: always, unless the table folds and the
-  // spelling's form is not remembered.
-  std::optional<KeyPlace> KnownPlace(const Table& t, const std::string& key,
-                                     const std::string& pk) {
-    if (!t.folds) return KeyPlace{key, pk};
-    std::lock_guard l(forms_mu_);
-    auto it = forms_.find(key);
-    if (it == forms_.end()) return std::nullopt;
-    return PlaceOfForm(t, it->second);
-  }
-
-  // On a worker: the spelling's form, remembered or asked of the database.
-  adapters::Result<std::string> FormOf(Table& t, const std::string& key, const std::string& pk) {
-    {
-      std::lock_guard l(forms_mu_);
-      if (auto it = forms_.find(key); it != forms_.end()) return it->second;
-    }
-    auto form = ThreadConnection(*db_).KeyForm(t.options.name, pk);
-    if (!form.ok()) {
-      t.stats.db_errors.fetch_add(1, std::memory_order_relaxed);
-      if (form.status() == adapters::Status::kConnectionLost) NoteDbFailure(form.message());
-      return form;
-    }
-    NoteDbSuccess();
-    std::lock_guard l(forms_mu_);
-    if (forms_.size() >= kMaxRememberedForms) forms_.clear();
-    forms_.emplace(key, *form);
-    return form;
-  }
-
-  // Holds spellings_mu_ for a table that folds (nothing otherwise). Taken before shard locks.
-  std::unique_lock<std::mutex> LockSpellings(const Table& t) {
-    return t.folds ? std::unique_lock<std::mutex>(spellings_mu_) : std::unique_lock<std::mutex>();
-  }
-
-  // REQUIRES: spellings_mu_, no shard lock. Notes that `key` is cached under order key `order`.
-  // The lists also keep names of entries evicted or expired since; once they have doubled since
-  // the last sweep, a sweep keeps only the names still in the keyspace.
-  void RememberSpellingLocked(const std::string& order, const std::string& key) {
-    auto& keys = spellings_[order];
-    if (std::find(keys.begin(), keys.end(), key) != keys.end()) return;
-    keys.push_back(key);
-    if (++spelling_count_ < spelling_sweep_at_) return;
-    spelling_count_ = 0;
-    for (auto it = spellings_.begin(); it != spellings_.end();) {
-      auto& names = it->second;
-      std::erase_if(names, [&](const std::string& name) {
-        server::ShardLocks locks;
-        locks.LockOne(server_.keyspace(), name);
-        return server::Db(&server_.keyspace(), kRowDb).Find(name, false, false) == nullptr;
-      });
-      spelling_count_ += names.size();
-      it = names.empty() ? spellings_.erase(it) : std::next(it);
-    }
-    spelling_sweep_at_ = std::max<size_t>(kFirstSpellingSweep, 2 * spelling_count_);
-  }
-
-  // REQUIRES: spellings_mu_, no shard lock, and the order key's generation just bumped. Drops
-  // every spelling cached under `order` but `keep` (a row just written through it).
-  void DropOtherSpellingsLocked(const std::string& order, const std::string& keep) {
-    auto it = spellings_.find(order);
-    if (it == spellings_.end()) return;
-    for (const auto& key : it->second) {
-      if (key == keep) continue;
-      server::ShardLocks locks;
-      locks.LockOne(server_.keyspace(), key);
-      server::Db(&server_.keyspace(), kRowDb).Delete(key);
-    }
-    spelling_count_ -= std::min(spelling_count_, it->second.size());
-    spellings_.erase(it);
-  }
-
   // A refill waiter's completion: on the worker (kOk), the deadline thread (kTimeout) or the
   // submitting I/O thread (refused).
   void Completed(queues::Status st, const std::shared_ptr<const FetchResult>& result,
@@ -1050,6 +996,124 @@ class RowCache final : public server::KeyInterceptor,
         }
       }
     });
+  }
+
+  // ---- spellings of one row (folding collations) ---------------------------------------------
+
+  static KeyPlace PlaceOfForm(const Table& t, const std::string& form) {
+    return {kFormOrderPrefix + t.options.name + ":" + form, form};
+  }
+
+  // The place if it is known without the database: always, unless the table folds and the
+  // spelling's form is not remembered.
+  std::optional<KeyPlace> KnownPlace(const Table& t, const std::string& key,
+                                     const std::string& pk) {
+    if (!t.folds) return KeyPlace{key, pk};
+    {
+      std::lock_guard l(forms_mu_);
+      for (const auto* forms : {&forms_, &old_forms_}) {
+        if (auto it = forms->find(key); it != forms->end()) return PlaceOfForm(t, it->second);
+      }
+    }
+    // A spelling in the cache keeps its form known, so that invalidating it never needs the
+    // database.
+    std::lock_guard l(spellings_mu_);
+    auto it = installed_orders_.find(key);
+    if (it == installed_orders_.end()) return std::nullopt;
+    return KeyPlace{it->second, it->second.substr(it->second.find(':') + 1)};
+  }
+
+  // On a worker: the spelling's form, remembered or asked of the database.
+  adapters::Result<std::string> FormOf(Table& t, const std::string& key, const std::string& pk) {
+    if (std::optional<KeyPlace> place = KnownPlace(t, key, pk)) return place->member;
+    auto form = ThreadConnection(*db_).KeyForm(t.options.name, pk);
+    if (!form.ok()) {
+      t.stats.db_errors.fetch_add(1, std::memory_order_relaxed);
+      if (form.status() == adapters::Status::kConnectionLost) NoteDbFailure(form.message());
+      return form;
+    }
+    NoteDbSuccess();
+    std::lock_guard l(forms_mu_);
+    // Two generations: a spelling asked again while the newer one fills survives the turn.
+    if (forms_.size() >= kMaxRememberedForms / 2) {
+      old_forms_ = std::move(forms_);
+      forms_.clear();
+    }
+    forms_.emplace(key, *form);
+    return form;
+  }
+
+  // Holds spellings_mu_ for a table that folds (nothing otherwise). Taken before shard locks.
+  std::unique_lock<std::mutex> LockSpellings(const Table& t) {
+    return t.folds ? std::unique_lock<std::mutex>(spellings_mu_) : std::unique_lock<std::mutex>();
+  }
+
+  // REQUIRES: spellings_mu_, no shard lock. Notes that `key` is cached under order key `order`.
+  // The lists also keep names of entries evicted or expired since; once they have doubled since
+  // the last sweep, the background thread sweeps them (SweepSpellings).
+  void RememberSpellingLocked(const std::string& order, const std::string& key) {
+    auto& keys = spellings_[order];
+    if (std::find(keys.begin(), keys.end(), key) != keys.end()) return;
+    keys.push_back(key);
+    installed_orders_[key] = order;
+    if (++spelling_count_ < spelling_sweep_at_ || sweep_requested_) return;
+    sweep_requested_ = true;
+    std::lock_guard l(bg_mu_);
+    wake_background_ = true;
+    bg_cv_.notify_all();
+  }
+
+  // REQUIRES: spellings_mu_, no shard lock, and the order key's generation just bumped. Drops
+  // every spelling cached under `order` but `keep` (a row just written through it).
+  void DropOtherSpellingsLocked(const std::string& order, const std::string& keep) {
+    auto it = spellings_.find(order);
+    if (it == spellings_.end()) return;
+    for (const auto& key : it->second) {
+      if (key == keep) continue;
+      server::ShardLocks locks;
+      locks.LockOne(server_.keyspace(), key);
+      server::Db(&server_.keyspace(), kRowDb).Delete(key);
+      installed_orders_.erase(key);
+    }
+    spelling_count_ -= std::min(spelling_count_, it->second.size());
+    spellings_.erase(it);
+  }
+
+  // On the background thread: forgets the remembered spellings whose entries left the keyspace
+  // (evicted, expired), a few hash buckets per hold of spellings_mu_, so that installs and
+  // writes of folding tables never wait for a whole sweep.
+  void SweepSpellings() {
+    size_t remembered = 0;
+    for (size_t bucket = 0;;) {
+      std::lock_guard l(spellings_mu_);
+      const size_t buckets = spellings_.bucket_count();
+      if (bucket >= buckets) {
+        spelling_count_ = remembered;
+        spelling_sweep_at_ = std::max(kFirstSpellingSweep, 2 * remembered);
+        sweep_requested_ = false;
+        return;
+      }
+      for (const size_t end = std::min(buckets, bucket + kSweepBuckets); bucket < end; ++bucket) {
+        std::vector<std::string> orders;
+        for (auto it = spellings_.begin(bucket); it != spellings_.end(bucket); ++it) {
+          orders.push_back(it->first);
+        }
+        for (const auto& order : orders) {
+          auto& names = spellings_[order];
+          std::erase_if(names, [&](const std::string& name) {
+            server::ShardLocks locks;
+            locks.LockOne(server_.keyspace(), name);
+            if (server::Db(&server_.keyspace(), kRowDb).Find(name, false, false) != nullptr) {
+              return false;
+            }
+            installed_orders_.erase(name);
+            return true;
+          });
+          remembered += names.size();
+          if (names.empty()) spellings_.erase(order);
+        }
+      }
+    }
   }
 
   // ---- writes --------------------------------------------------------------------------------
@@ -1240,25 +1304,47 @@ class RowCache final : public server::KeyInterceptor,
     t.stats.invalidations.fetch_add(1, std::memory_order_relaxed);
   }
 
-  // Invalidates `keys` and replies `removed` + their number. Keys whose place is known are
+  // A table key to invalidate and its place, if known without the database.
+  struct Invalidation {
+    TableKeyRef key;
+    std::optional<KeyPlace> place;
+  };
+
+  // The places of `keys`, or nothing (the error replied) if one is not known and this connection
+  // cannot wait for the database to tell it.
+  std::optional<std::vector<Invalidation>> PlacesToInvalidate(CommandContext& ctx,
+                                                              std::vector<TableKeyRef> keys) {
+    std::vector<Invalidation> out;
+    for (auto& k : keys) {
+      std::optional<KeyPlace> place = KnownPlace(*k.table, k.key, k.pk);
+      if (!place && !ctx.defer) {
+        ctx.reply.Error("ERR this connection cannot wait for the database");
+        return std::nullopt;
+      }
+      out.push_back({std::move(k), std::move(place)});
+    }
+    return out;
+  }
+
+  // Invalidates the keys and replies `removed` + their number. Keys whose place is known are
   // invalidated at once; spellings of a folding table whose form is not known yet are
   // invalidated once the database told it, and the reply waits for them (an error if it
   // cannot tell: those keys are not invalidated).
-  void InvalidateAndReply(CommandContext& ctx, std::vector<TableKeyRef> keys, int64_t removed) {
+  void InvalidateAndReply(CommandContext& ctx, std::vector<Invalidation> keys, int64_t removed) {
+    removed += static_cast<int64_t>(keys.size());
     std::vector<TableKeyRef> unknown;
     for (auto& k : keys) {
-      if (std::optional<KeyPlace> place = KnownPlace(*k.table, k.key, k.pk)) {
-        Invalidate(*k.table, k.key, *place);
+      if (k.place) {
+        Invalidate(*k.key.table, k.key.key, *k.place);
       } else {
-        unknown.push_back(std::move(k));
+        unknown.push_back(std::move(k.key));
       }
     }
-    removed += static_cast<int64_t>(keys.size());
     if (unknown.empty()) {
       ctx.reply.Integer(removed);
       return;
     }
-    auto reply = ctx.defer();
+    auto reply = ctx.defer();  // PlacesToInvalidate made sure it can
     struct Pending {
       std::mutex mu;
       size_t left;
@@ -1292,19 +1378,6 @@ class RowCache final : public server::KeyInterceptor,
     }
   }
 
-  // Whether every key of `keys` can be invalidated now or by this connection waiting; replies
-  // the error if not.
-  bool CanInvalidate(CommandContext& ctx, const std::vector<TableKeyRef>& keys) {
-    if (ctx.defer) return true;
-    for (const auto& k : keys) {
-      if (!KnownPlace(*k.table, k.key, k.pk)) {
-        ctx.reply.Error("ERR this connection cannot wait for the database");
-        return false;
-      }
-    }
-    return true;
-  }
-
   // DEL / UNLINK with any mix of plain and table keys. Table keys count as removed.
   void CmdDel(CommandContext& ctx) {
     std::vector<TableKeyRef> table_keys;
@@ -1314,7 +1387,8 @@ class RowCache final : public server::KeyInterceptor,
       if (!ParseKey(ctx, ctx.arg(i), &k.table, &k.pk)) return;
       table_keys.push_back(std::move(k));
     }
-    if (!CanInvalidate(ctx, table_keys)) return;
+    auto invalidations = PlacesToInvalidate(ctx, std::move(table_keys));
+    if (!invalidations) return;
     int64_t removed = 0;
     for (size_t i = 1; i < ctx.argc(); ++i) {
       if (Owns(ctx.arg(i))) continue;
@@ -1323,7 +1397,7 @@ class RowCache final : public server::KeyInterceptor,
       server::Db db = ctx.db();
       removed += server::OpDelete(db, ctx.arg(i)) ? 1 : 0;
     }
-    InvalidateAndReply(ctx, std::move(table_keys), removed);
+    InvalidateAndReply(ctx, std::move(*invalidations), removed);
   }
 
   // ---- ROW.* ---------------------------------------------------------------------------------
@@ -1378,8 +1452,9 @@ class RowCache final : public server::KeyInterceptor,
       if (!ParseKey(ctx, k.key, &k.table, &k.pk)) return;
       keys.push_back(std::move(k));
     }
-    if (!CanInvalidate(ctx, keys)) return;
-    InvalidateAndReply(ctx, std::move(keys), 0);
+    auto invalidations = PlacesToInvalidate(ctx, std::move(keys));
+    if (!invalidations) return;
+    InvalidateAndReply(ctx, std::move(*invalidations), 0);
   }
 
   std::vector<std::pair<std::string, uint64_t>> Counters(const Table& t) const {
@@ -1598,15 +1673,20 @@ class RowCache final : public server::KeyInterceptor,
   // Key -> its on_timeout = "db" read that later timed-out reads may still join.
   std::unordered_map<std::string, std::shared_ptr<DirectRead>> direct_reads_;  // direct_mu_
 
-  // Tables that fold spellings (Table::folds). forms_: spelling's table key -> its form.
+  // Tables that fold spellings (Table::folds). forms_, old_forms_: a spelling's table key ->
+  // its form, remembered (the newer and the older generation).
   std::mutex forms_mu_;
-  std::unordered_map<std::string, std::string> forms_;  // guarded by forms_mu_
-  // Order key -> the spellings installed under it, which a write through any of them drops.
-  // spellings_mu_ is taken before shard locks, by installs and bumps of folding tables only.
+  std::unordered_map<std::string, std::string> forms_;      // guarded by forms_mu_
+  std::unordered_map<std::string, std::string> old_forms_;  // guarded by forms_mu_
+  // Order key -> the spellings installed under it, which a write through any of them drops,
+  // and back. spellings_mu_ is taken before shard locks, by installs, writes and invalidations
+  // of folding tables only, never together with forms_mu_.
   std::mutex spellings_mu_;
   std::unordered_map<std::string, std::vector<std::string>> spellings_;  // spellings_mu_
+  std::unordered_map<std::string, std::string> installed_orders_;        // spellings_mu_
   size_t spelling_count_ = 0;                                            // spellings_mu_
   size_t spelling_sweep_at_ = kFirstSpellingSweep;                       // spellings_mu_
+  bool sweep_requested_ = false;                                         // spellings_mu_
 
   std::atomic<int> failures_{0};
   std::atomic<bool> breaker_open_{false};

@@ -340,7 +340,32 @@ void KeyFormsGroupSpellings(Backend& backend) {
     REQUIRE(conn->Describe("t_form_g").ok());
     auto g = conn->KeyForm("t_form_g", "a");
     REQUIRE(g.ok());
-    CHECK(*g == std::string("\x00\x41", 2));
+    CHECK(*g == std::string("w\x00\x41", 3));
+    // NO PAD: trailing spaces count, so 'alice' and 'alice ' are two rows with two forms.
+    backend.Recreate("t_form_np",
+                     "CREATE TABLE t_form_np (k VARCHAR(20) CHARACTER SET utf8mb4 COLLATE "
+                     "utf8mb4_unicode_nopad_ci PRIMARY KEY)");
+    auto np = conn->Describe("t_form_np");
+    REQUIRE(np.ok());
+    CHECK_FALSE(np->columns[0].pad_space);
+    auto np_form = [&](std::string_view pk) { return *conn->KeyForm("t_form_np", pk); };
+    CHECK(np_form("alice") == np_form("ALICE"));
+    CHECK(np_form("alice") != np_form("alice "));
+    // A latin1 key: accents fold; a key latin1 cannot hold (or invalid UTF-8) names no row and
+    // gets a form of its own, shared with no other spelling ('caf?' is what latin1 makes of it).
+    backend.Recreate("t_form_l",
+                     "CREATE TABLE t_form_l (k VARCHAR(20) CHARACTER SET latin1 COLLATE "
+                     "latin1_swedish_ci PRIMARY KEY)");
+    auto l = conn->Describe("t_form_l");
+    REQUIRE(l.ok());
+    CHECK(l->columns[0].charset == "latin1");
+    CHECK(l->columns[0].pad_space);
+    auto l_form = [&](std::string_view pk) { return *conn->KeyForm("t_form_l", pk); };
+    CHECK(l_form("caf\xc3\xa9") == l_form("CAF\xc3\x89"));  // café, CAFÉ
+    CHECK(l_form("caf\xc3\xa9")[0] == 'w');
+    CHECK(l_form("caf\xc4\x81") == "rcaf\xc4\x81");  // cafā
+    CHECK(l_form("caf?")[0] == 'w');
+    CHECK(l_form("\xff") == "r\xff");
     CHECK(std::set<std::string>(scanned.begin(), scanned.end()) ==
           std::set<std::string>{alice, form("strasse")});
     // The database agrees on which row they name.

@@ -100,6 +100,61 @@ TEST_CASE("MariaDB case-insensitive key: every spelling reads the row and sees e
   REQUIRE(Stat(*c, "bloom_rejections", "users") >= 9);
 }
 
+// NO PAD collations count trailing spaces: 'alice' and 'alice ' are two rows there, and must not
+// share a form (their reads would merge and one would get the other's row).
+TEST_CASE("MariaDB NO PAD collation: spellings differing in trailing spaces stay two rows",
+          "[integration][mariadb][collation]") {
+  Backend db = SharedBackend(Kind::kMariaDb);
+  db.Exec("DROP TABLE IF EXISTS users");
+  db.Exec("CREATE TABLE users (name VARCHAR(40) PRIMARY KEY, email VARCHAR(100), visits INT)" +
+          db.TableSuffix() + " COLLATE utf8mb4_unicode_nopad_ci");
+  db.Exec("INSERT INTO users VALUES ('alice', 'a@example.com', 1), ('alice ', 'b@example.com', 2)");
+  middleware::Options o = ProductsOptions(db.Url());
+  o.tables[0].name = "users";
+  o.tables[0].key = "name";
+  RowCacheServer server(o);
+  auto c = server.Client();
+  WaitTableReady(*c, "users");
+  REQUIRE(Visits(*c, "alice") == "1");
+  REQUIRE(Visits(*c, "alice ") == "2");
+  REQUIRE(Visits(*c, "ALICE") == "1");
+  REQUIRE(IntOf(c->Command({"HSET", "users:ALICE", "visits", "5"})) == 0);
+  REQUIRE(Visits(*c, "alice") == "5");
+  REQUIRE(Visits(*c, "alice ") == "2");
+}
+
+// The form of a new spelling is one more database call: a read waiting for it is bounded by
+// read_timeout like any, and an invalidation the database cannot place is refused, not claimed.
+TEST_CASE("MariaDB case-insensitive key: looking up a spelling's form is bounded and can fail",
+          "[integration][mariadb][collation]") {
+  Backend db = SharedBackend(Kind::kMariaDb);
+  middleware::Options o = UsersOptions(db);
+  o.tables[0].read_timeout = 200ms;
+  o.tables[0].on_timeout = middleware::OnTimeout::kError;
+  auto faults = std::make_shared<adapters::FaultInjector>();
+  RowCacheServer server(o, faults);
+  auto c = server.Client();
+  WaitTableReady(*c, "users");
+  {
+    // Held until the read has answered: the deadline, not the database, ends it.
+    auto gate = faults->Hold(Call::kKeyForm, "SLOW", HoldPoint::kBeforeDatabase);
+    REQUIRE(c->Command({"HGETALL", "users:SLOW"}).str == "TRYAGAIN read timed out");
+    REQUIRE(gate->arrived() == 1);
+    gate->Release();
+  }
+  faults->Inject({.call = Call::kKeyForm,
+                  .key = "Gone",
+                  .status = adapters::Status::kConnectionLost,
+                  .message = "connection refused"});
+  REQUIRE(c->Command({"DEL", "users:Gone"}).str ==
+          "TRYAGAIN database unavailable: connection refused");
+  // A spelling seen before needs no database call to be invalidated.
+  REQUIRE(Visits(*c, "alice") == "1");
+  int lookups = faults->calls(Call::kKeyForm);
+  REQUIRE(IntOf(c->Command({"DEL", "users:alice"})) == 1);
+  REQUIRE(faults->calls(Call::kKeyForm) == lookups);
+}
+
 // A snapshot keeps the rows of other tables for re-validation; a folding table's rows are dropped
 // at load (which spellings shared a row is not saved, so a write through one spelling could not
 // reach a loaded other), and every spelling reads the database again.
