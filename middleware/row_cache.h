@@ -45,18 +45,23 @@
 //     refresh (queues/ merges by generation) and reads the database behind it: guarantees 2, 3.
 //
 //   Spellings of one row. Under a case- or accent-insensitive MySQL collation the database
-//   finds row 'alice' under users:alice, users:ALICE and "users:Alice " alike. Each spelling is
-//   cached under the key the client used, but everything above that says "key" for ordering
-//   and guarding means the key's form there (the collation's weight string, asked of the
-//   database by adapters::Connection::KeyForm and remembered): the queue and the generation slot
-//   are the form's, the Bloom filter holds forms, and a write or invalidation through any
-//   spelling bumps the form's generation and drops every spelling installed under it (the list
-//   of installed spellings and the installs themselves are serialised by one mutex, taken before
-//   the shard lock). A miss, write or invalidation of a spelling whose form is not known yet
-//   first looks the form up (one SELECT, on a queue of its own; a read's lookup is merged with
-//   concurrent ones and bounded by its read_timeout), then goes on as above; DEL and
-//   ROW.INVALIDATE wait for it instead of answering at once. Rows of such tables loaded from a
-//   snapshot are dropped rather than re-validated: which spellings shared a row is not saved.
+//   finds row 'alice' under users:alice, users:ALICE and "users:Alice " (PAD SPACE) alike. Each
+//   spelling is cached under the key the client used, but everything above that says "key"
+//   for ordering and guarding means the key's form there: the collation's weight string, equal
+//   for exactly the spellings the database equates, asked of the database by
+//   adapters::Connection::KeyForm. The queue and the generation slot are the form's, the Bloom
+//   filter holds forms, and a write or invalidation through any spelling bumps the form's
+//   generation and drops every spelling installed under it (the list of installed spellings
+//   and the installs themselves are serialised by one mutex, taken before the shard lock; the
+//   background thread sweeps out spellings whose entries were evicted or expired). A spelling's
+//   form is remembered, for as long as it is cached and for a while after; a miss, write or
+//   invalidation of a spelling whose form is not known first looks it up (one SELECT that reads
+//   no table, on a queue of its own; a read's lookup is merged with concurrent ones and bounded
+//   by its read_timeout), then goes on as above; DEL and ROW.INVALIDATE then wait for it, and
+//   answer an error if the database cannot tell. So under such a collation a key that does not
+//   exist costs that SELECT before the Bloom filter turns it away. Rows of such tables loaded
+//   from a snapshot are dropped rather than re-validated: which spellings shared a row is not
+//   saved.
 //
 //   Failure policy. Connection failures count per database; after `breaker_failures` in a row
 //   the breaker opens: misses fail fast (-TRYAGAIN database unavailable: <reason>, or stale rows
