@@ -76,6 +76,11 @@ TEST_CASE("MariaDB case-insensitive key: every spelling reads the row and sees e
     INFO(spelling);
     REQUIRE(Visits(*c, spelling) == "3");
   }
+  // DEL of plain keys, a known and an unknown spelling at once: one reply counting them all.
+  REQUIRE(c->Command({"SET", "plain", "x"}).str == "OK");
+  REQUIRE(IntOf(c->Command({"DEL", "plain", "users:alice", "users:ALICe", "missing"})) == 3);
+  REQUIRE(IsNil(c->Command({"GET", "plain"})));
+  REQUIRE(Visits(*c, "ALICE") == "3");
   // ROW.INVALIDATE through a spelling whose form is known: immediate.
   db.Exec("UPDATE users SET email = 'new@example.com' WHERE name = 'alice'");
   REQUIRE(IntOf(c->Command({"ROW.INVALIDATE", "users", "alice"})) == 1);
