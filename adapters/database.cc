@@ -44,10 +44,27 @@ std::string Error::ToString() const {
   return text;
 }
 
-bool KeyFoldsSpellings(const Column& key) {
+KeyComparison KeyComparisonOf(const Column& key) {
   const std::string& c = key.collation;
-  return c.size() > 3 &&
-         (c.compare(c.size() - 3, 3, "_ci") == 0 || c.find("_ai") != std::string::npos);
+  if (c.empty()) return KeyComparison::kExact;
+  if (c.size() > 4 && c.compare(c.size() - 4, 4, "_bin") == 0) {
+    return key.pad_space ? KeyComparison::kTrailingSpaces : KeyComparison::kExact;
+  }
+  return KeyComparison::kCollation;
+}
+
+std::optional<std::string> LocalKeyForm(const Column& key, std::string_view pk) {
+  switch (KeyComparisonOf(key)) {
+    case KeyComparison::kExact:
+      return std::string(pk);
+    case KeyComparison::kTrailingSpaces: {
+      const std::size_t end = pk.find_last_not_of(' ');
+      return "b" + std::string(pk.substr(0, end == std::string_view::npos ? 0 : end + 1));
+    }
+    case KeyComparison::kCollation:
+      break;
+  }
+  return std::nullopt;
 }
 
 std::string_view DialectName(Dialect dialect) {
@@ -650,7 +667,7 @@ Result<void> SessionConnection::DeleteRow(std::string_view table, std::string_vi
 Result<std::string> SessionConnection::KeyForm(std::string_view table, std::string_view pk) {
   Result<Target> target = Resolve(table);
   if (!target.ok()) return target.error();
-  if (!KeyFoldsSpellings(*target->key)) return std::string(pk);
+  if (std::optional<std::string> local = LocalKeyForm(*target->key, pk)) return *local;
   return Run<std::string>([&] { return DoKeyForm(*target->key, pk); });
 }
 
@@ -672,8 +689,9 @@ Result<std::uint64_t> SessionConnection::Scan(std::string_view table,
                                               const KeyBatchCallback& on_batch, bool forms) {
   Result<Target> target = Resolve(table);
   if (!target.ok()) return target.error();
-  // Keys that compare byte for byte are their own forms.
-  forms = forms && KeyFoldsSpellings(*target->key);
+  // Only forms under a collation come from the database; the others are made here.
+  const bool local_forms = forms && KeyComparisonOf(*target->key) != KeyComparison::kCollation;
+  forms = forms && !local_forms;
   const std::size_t batch = options().scan_batch_size;
   std::vector<std::string> keys;
   std::vector<std::string> key_forms;
@@ -691,7 +709,10 @@ Result<std::uint64_t> SessionConnection::Scan(std::string_view table,
     if (!got.ok()) return got.error();
     if (keys.empty()) break;
     total += keys.size();
-    if (!on_batch(std::span<const std::string>(forms ? key_forms : keys))) break;
+    if (local_forms) {
+      for (const std::string& k : keys) key_forms.push_back(*LocalKeyForm(*target->key, k));
+    }
+    if (!on_batch(std::span<const std::string>(forms || local_forms ? key_forms : keys))) break;
     if (keys.size() < batch) break;
     after = keys.back();
     first = false;

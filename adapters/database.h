@@ -142,17 +142,30 @@ struct Column {
   // comparisons are byte-exact).
   std::string collation;
   std::string charset;
-  // MySQL/MariaDB, a key column that folds spellings (KeyFoldsSpellings): whether its collation
-  // ignores trailing spaces (PAD SPACE, most) or counts them (NO PAD: "_nopad_", MySQL 8's
-  // "_0900_").
-  bool pad_space = true;
+  // MySQL/MariaDB, a text primary-key column: its collation ignores trailing spaces (PAD SPACE,
+  // most collations, "_bin" ones included) rather than counting them (NO PAD: "_nopad_", MySQL
+  // 8's "_0900_"). Asked of the database by Describe; false when it could not be.
+  bool pad_space = false;
 };
 
-// Whether the database may find one row under spellings of `key` that differ as bytes: a
-// MySQL/MariaDB text key under a case- or accent-insensitive collation (its name ends in "_ci"
-// or holds "_ai"), where 'alice', 'ALICE' and 'Alice ' are one key. Other keys compare byte for
-// byte.
-bool KeyFoldsSpellings(const Column& key);
+// How the database compares values of a key column.
+enum class KeyComparison : std::uint8_t {
+  kExact,           // byte for byte: integers, binary strings, NO PAD "_bin" collations,
+                    // PostgreSQL's and SQLite's default comparisons
+  kTrailingSpaces,  // byte for byte but for trailing spaces: a PAD SPACE "_bin" collation
+  kCollation,       // under a collation's weights, which fold case, accents, spaces ...
+};
+KeyComparison KeyComparisonOf(const Column& key);
+
+// Whether the database may find one row under spellings of `key` that differ as bytes
+// ('alice', 'ALICE' and 'alice ' under utf8mb4_unicode_ci; 'alice' and 'alice ' under
+// utf8mb4_bin).
+inline bool KeyFoldsSpellings(const Column& key) {
+  return KeyComparisonOf(key) != KeyComparison::kExact;
+}
+
+// Connection::KeyForm of `pk`, where it needs no database: nullopt under kCollation.
+std::optional<std::string> LocalKeyForm(const Column& key, std::string_view pk);
 
 struct TableSchema {
   std::string name;
@@ -266,11 +279,13 @@ class Connection {
                                          const KeyBatchCallback& on_batch) = 0;
 
   // The form in which the database compares values of the table's key: two spellings name one
-  // row exactly when their forms are equal. Where keys compare byte for byte it is `pk` itself,
-  // without a round trip; under a folding collation (KeyFoldsSpellings) one SELECT computes it:
-  // "w" and MySQL's WEIGHT_STRING under the key's collation (binary bytes; trailing spaces
-  // removed first under PAD SPACE), or "r" and `pk` itself for a key the column's character
-  // set cannot hold (it names no row, and must share its form with no other spelling).
+  // row exactly when their forms are equal. Computed without a round trip where it can be
+  // (LocalKeyForm): `pk` itself where keys compare byte for byte, "b" and `pk` without its
+  // trailing spaces under kTrailingSpaces. Under kCollation one SELECT computes it: "w" and
+  // MySQL's WEIGHT_STRING under the key's collation (binary; under PAD SPACE without the
+  // trailing units that weigh as a space does, as the comparison pads with them), or "r" and
+  // `pk` itself for a key the column's character set cannot hold (it names no row, and must
+  // share its form with no other spelling).
   virtual Result<std::string> KeyForm(std::string_view table, std::string_view pk) = 0;
 
   // As ScanKeys, but delivers the KeyForm of each key rather than the key.

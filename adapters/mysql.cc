@@ -196,12 +196,10 @@ class MySqlConnection final : public internal::SessionConnection {
       schema.name = std::string(table);
       std::sort(key.begin(), key.end());
       for (auto& k : key) schema.primary_key.push_back(std::move(k.second));
-      // Whether a folding key's collation ignores trailing spaces (KeyForm depends on it);
+      // Whether a text key's collation ignores trailing spaces (KeyForm depends on it);
       // MariaDB's catalogue does not say, the collation answers.
       for (Column& c : schema.columns) {
-        if (!KeyFoldsSpellings(c) || !IsPlainName(c.collation) || !IsPlainName(c.charset)) {
-          continue;
-        }
+        if (!IsPlainName(c.collation) || !IsPlainName(c.charset)) continue;
         if (std::find(schema.primary_key.begin(), schema.primary_key.end(), c.name) ==
             schema.primary_key.end()) {
           continue;
@@ -446,8 +444,9 @@ class MySqlConnection final : public internal::SessionConnection {
   }
 
   // The weight string of `operand` (an expression of the key's values) under `key`'s
-  // collation, trailing spaces removed first where the collation ignores them (PAD SPACE: the
-  // weight would keep them).
+  // collation. Under PAD SPACE the trailing weight units equal to a space's are removed: the
+  // comparison pads the shorter value with spaces, so they never tell two values apart (and
+  // characters other than U+0020 may weigh as a space: NO-BREAK SPACE under unicode_ci).
   static Result<std::string> WeightExpression(const Column& key, std::string_view operand) {
     if (!IsPlainName(key.collation) || !IsPlainName(key.charset)) {
       return Error(Status::kInvalidArgument,
@@ -455,10 +454,12 @@ class MySqlConnection final : public internal::SessionConnection {
                        internal::Printable(key.charset) + "') of key column '" + key.name +
                        "' is not a plain name");
     }
-    const std::string value = key.pad_space ? "TRIM(TRAILING ' ' FROM " + std::string(operand) + ")"
-                                            : std::string(operand);
-    return "WEIGHT_STRING(CONVERT(" + value + " USING " + key.charset + ") COLLATE " +
-           key.collation + ")";
+    auto weight = [&](std::string_view value) {
+      return "WEIGHT_STRING(CONVERT(" + std::string(value) + " USING " + key.charset +
+             ") COLLATE " + key.collation + ")";
+    };
+    if (!key.pad_space) return weight(operand);
+    return "TRIM(TRAILING " + weight("' '") + " FROM " + weight(operand) + ")";
   }
 
   static int Seconds(std::chrono::milliseconds ms) {

@@ -104,6 +104,7 @@ struct Table {
   std::vector<std::string> columns;  // what is fetched and cached (after Describe)
   adapters::TableSchema schema;
   bool key_is_integer = false;
+  adapters::Column key_column;  // as described
   // The database finds one row under several spellings of a key (a case- or accent-insensitive
   // collation): keys are ordered, guarded and filtered by their form (KeyPlace).
   bool folds = false;
@@ -343,21 +344,7 @@ class RowCache final : public server::KeyInterceptor,
         *fatal = "table '" + t->options.name + "': " + err;
         return false;
       }
-      if (t->folds) {
-        // Forms are asked of the database at run time: a collation it cannot weigh should stop
-        // start-up now, not fail every request later.
-        auto probe = conn.KeyForm(t->options.name, "a");
-        if (!probe.ok()) {
-          if (probe.status() == adapters::Status::kConnectionLost ||
-              probe.status() == adapters::Status::kTimeout) {
-            *unavailable = probe.ToString();
-            NoteDbFailure(*unavailable);
-            return true;
-          }
-          *fatal = "table '" + t->options.name + "': key forms: " + probe.ToString();
-          return false;
-        }
-      }
+      if (t->folds && !CheckKeyForms(conn, *t, unavailable)) return true;
       if (t->folds) DropUnvalidatedRows(*t);  // before any read may fall back on them
       t->state.store(TableState::kReady);
       described = true;
@@ -391,15 +378,49 @@ class RowCache final : public server::KeyInterceptor,
     t.columns = std::move(columns);
     const adapters::Column* key = schema.FindColumn(t.options.key);
     t.key_is_integer = key->integer;
+    t.key_column = *key;
     t.folds = adapters::KeyFoldsSpellings(*key);
-    if (t.folds) {
+    return "";
+  }
+
+  // A folding key's forms must tell spellings apart exactly as the database does; two probes
+  // check what would be wrong everywhere ('a' must have a form, and 'a ' the same one exactly
+  // under PAD SPACE: a collation weighing on several levels would fail that). If they fail, the
+  // table's spellings are cached, ordered and invalidated one by one (as keys that compare byte
+  // for byte), which the log says. Returns false (*unavailable set) if the database did not
+  // answer.
+  bool CheckKeyForms(adapters::Connection& conn, Table& t, std::string* unavailable) {
+    auto a = conn.KeyForm(t.options.name, "a");
+    auto a_space = conn.KeyForm(t.options.name, "a ");
+    for (const auto* r : {&a, &a_space}) {
+      if (r->status() == adapters::Status::kConnectionLost ||
+          r->status() == adapters::Status::kTimeout) {
+        *unavailable = r->ToString();
+        NoteDbFailure(*unavailable);
+        return false;
+      }
+    }
+    if (a.ok() && a_space.ok() && a->rfind("r", 0) != 0 &&
+        (*a == *a_space) == t.key_column.pad_space) {
       spdlog::info(
           "table {}: key column {} has collation {}, under which spellings that differ in case "
-          "(or accents, or trailing spaces) name one row: their reads, writes and invalidations "
-          "are ordered together, at the cost of one SELECT the first time a spelling is seen",
-          t.options.name, t.options.key, key->collation);
+          "(or accents, or trailing spaces) may name one row: their reads, writes and "
+          "invalidations are ordered together",
+          t.options.name, t.options.key, t.key_column.collation);
+      return true;
     }
-    return "";
+    spdlog::warn(
+        "table {}: key column {} has collation {}, under which spellings that differ in case "
+        "(or accents, or trailing spaces) may name one row, but rowcached cannot tell which ({}); "
+        "it caches each spelling as its own key, so a write through one spelling does not "
+        "refresh another: use one spelling per row in every client, or a NO PAD binary "
+        "collation for the key",
+        t.options.name, t.options.key, t.key_column.collation,
+        !a.ok()         ? a.ToString()
+        : !a_space.ok() ? a_space.ToString()
+                        : "unexpected weights");
+    t.folds = false;
+    return true;
   }
 
   // Starts the background thread: pending table checks, Bloom loading, breaker probing.
@@ -1009,6 +1030,9 @@ class RowCache final : public server::KeyInterceptor,
   std::optional<KeyPlace> KnownPlace(const Table& t, const std::string& key,
                                      const std::string& pk) {
     if (!t.folds) return KeyPlace{key, pk};
+    if (std::optional<std::string> form = adapters::LocalKeyForm(t.key_column, pk)) {
+      return PlaceOfForm(t, *form);
+    }
     {
       std::lock_guard l(forms_mu_);
       for (const auto* forms : {&forms_, &old_forms_}) {
@@ -1069,11 +1093,11 @@ class RowCache final : public server::KeyInterceptor,
     auto it = spellings_.find(order);
     if (it == spellings_.end()) return;
     for (const auto& key : it->second) {
+      installed_orders_.erase(key);  // `keep` is remembered again if its row is installed
       if (key == keep) continue;
       server::ShardLocks locks;
       locks.LockOne(server_.keyspace(), key);
       server::Db(&server_.keyspace(), kRowDb).Delete(key);
-      installed_orders_.erase(key);
     }
     spelling_count_ -= std::min(spelling_count_, it->second.size());
     spellings_.erase(it);

@@ -366,6 +366,32 @@ void KeyFormsGroupSpellings(Backend& backend) {
     CHECK(l_form("caf\xc4\x81") == "rcaf\xc4\x81");  // cafā
     CHECK(l_form("caf?")[0] == 'w');
     CHECK(l_form("\xff") == "r\xff");
+    // PAD SPACE pads by weight: NO-BREAK SPACE weighs as a space under unicode_ci.
+    CHECK(form("alice\xc2\xa0") == form("alice"));
+    // A PAD SPACE binary collation folds trailing spaces only, and its forms need no database;
+    // a NO PAD binary one compares byte for byte.
+    backend.Recreate("t_form_b",
+                     "CREATE TABLE t_form_b (k VARCHAR(20) CHARACTER SET utf8mb4 COLLATE "
+                     "utf8mb4_bin PRIMARY KEY, n VARCHAR(20) CHARACTER SET utf8mb4 COLLATE "
+                     "utf8mb4_nopad_bin)");
+    auto b = conn->Describe("t_form_b");
+    REQUIRE(b.ok());
+    CHECK(KeyComparisonOf(b->columns[0]) == KeyComparison::kTrailingSpaces);
+    CHECK(KeyComparisonOf(b->columns[1]) == KeyComparison::kExact);  // not a key: not probed
+    const uint64_t before = conn->stats().statements;
+    CHECK(*conn->KeyForm("t_form_b", "alice  ") == *conn->KeyForm("t_form_b", "alice"));
+    CHECK(*conn->KeyForm("t_form_b", "alice") != *conn->KeyForm("t_form_b", "ALICE"));
+    CHECK(conn->stats().statements == before);
+    REQUIRE(conn->Upsert("t_form_b", "alice", {{"n", "1"}}).ok());
+    auto same = conn->FetchRow("t_form_b", "alice  ", std::vector<std::string>{"n"});
+    REQUIRE(same.ok());  // the database agrees: one row
+    backend.Recreate("t_form_nb",
+                     "CREATE TABLE t_form_nb (k VARCHAR(20) CHARACTER SET utf8mb4 COLLATE "
+                     "utf8mb4_nopad_bin PRIMARY KEY)");
+    auto nb = conn->Describe("t_form_nb");
+    REQUIRE(nb.ok());
+    CHECK(KeyComparisonOf(nb->columns[0]) == KeyComparison::kExact);
+    CHECK(*conn->KeyForm("t_form_nb", "alice ") == "alice ");
     CHECK(std::set<std::string>(scanned.begin(), scanned.end()) ==
           std::set<std::string>{alice, form("strasse")});
     // The database agrees on which row they name.

@@ -128,6 +128,33 @@ TEST_CASE("MariaDB NO PAD collation: spellings differing in trailing spaces stay
   REQUIRE(Visits(*c, "alice ") == "2");
 }
 
+// A PAD SPACE binary collation (MariaDB's utf8mb4_bin) is case-sensitive but ignores trailing
+// spaces: 'alice' and 'alice ' are one row, 'ALICE' another; forms need no database call.
+TEST_CASE("MariaDB PAD SPACE binary key: spellings differing in trailing spaces are one row",
+          "[integration][mariadb][collation]") {
+  Backend db = SharedBackend(Kind::kMariaDb);
+  db.Exec("DROP TABLE IF EXISTS users");
+  db.Exec("CREATE TABLE users (name VARCHAR(40) PRIMARY KEY, email VARCHAR(100), visits INT)" +
+          db.TableSuffix() + " COLLATE utf8mb4_bin");
+  db.Exec("INSERT INTO users VALUES ('alice', 'a@example.com', 1), ('ALICE', 'b@example.com', 2)");
+  middleware::Options o = ProductsOptions(db.Url());
+  o.tables[0].name = "users";
+  o.tables[0].key = "name";
+  auto faults = std::make_shared<adapters::FaultInjector>();
+  RowCacheServer server(o, faults);
+  auto c = server.Client();
+  WaitTableReady(*c, "users");
+  REQUIRE(Visits(*c, "alice  ") == "1");
+  REQUIRE(Visits(*c, "alice") == "1");
+  REQUIRE(Visits(*c, "ALICE") == "2");
+  REQUIRE(IntOf(c->Command({"HSET", "users:alice ", "visits", "6"})) == 0);
+  REQUIRE(Visits(*c, "alice") == "6");
+  REQUIRE(Visits(*c, "alice  ") == "6");
+  REQUIRE(Visits(*c, "ALICE") == "2");
+  REQUIRE(faults->calls(Call::kKeyForm) ==
+          faults->calls(Call::kKeyForm, "a") + faults->calls(Call::kKeyForm, "a "));  // probes
+}
+
 // The form of a new spelling is one more database call: a read waiting for it is bounded by
 // read_timeout like any, and an invalidation the database cannot place is refused, not claimed.
 TEST_CASE("MariaDB case-insensitive key: looking up a spelling's form is bounded and can fail",
