@@ -45,11 +45,12 @@
 //     refresh (queues/ merges by generation) and reads the database behind it: guarantees 2, 3.
 //
 //   Spellings of one row. Under a case- or accent-insensitive MySQL collation the database
-//   finds row 'alice' under users:alice, users:ALICE and "users:Alice " (PAD SPACE) alike. Each
-//   spelling is cached under the key the client used, but everything above that says "key"
-//   for ordering and guarding means the key's form there: the collation's weight string, equal
-//   for exactly the spellings the database equates, asked of the database by
-//   adapters::Connection::KeyForm. The queue and the generation slot are the form's, the Bloom
+//   finds row 'alice' under users:alice, users:ALICE and "users:Alice " (PAD SPACE) alike;
+//   under a PAD SPACE binary one, under users:alice and "users:alice ". Each spelling is cached
+//   under the key the client used, but everything above that says "key" for ordering and
+//   guarding means the key's form there (adapters::Connection::KeyForm, equal for exactly the
+//   spellings the database equates): the collation's weight string, asked of the database, or
+//   for a binary collation the key without its trailing spaces. The queue and the generation slot are the form's, the Bloom
 //   filter holds forms, and a write or invalidation through any spelling bumps the form's
 //   generation and drops every spelling installed under it (the list of installed spellings
 //   and the installs themselves are serialised by one mutex, taken before the shard lock; the
@@ -61,7 +62,8 @@
 //   answer an error if the database cannot tell. So under such a collation a key that does not
 //   exist costs that SELECT before the Bloom filter turns it away. Rows of such tables loaded
 //   from a snapshot are dropped rather than re-validated: which spellings shared a row is not
-//   saved.
+//   saved. A collation whose forms fail two probes at start-up (one that weighs on several
+//   levels) leaves its table's spellings cached one by one, with a warning in the log.
 //
 //   Failure policy. Connection failures count per database; after `breaker_failures` in a row
 //   the breaker opens: misses fail fast (-TRYAGAIN database unavailable: <reason>, or stale rows
