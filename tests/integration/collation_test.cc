@@ -187,6 +187,30 @@ TEST_CASE("MariaDB case-insensitive key: looking up a spelling's form is bounded
   REQUIRE(faults->calls(Call::kKeyForm) == lookups);
 }
 
+// A collation that weighs on several levels (accent-sensitive UCA 14): its weight strings cannot
+// be trimmed of padding, the start-up probes see it, and the table is served per spelling.
+TEST_CASE("MariaDB multi-level collation: forms fail the probes, the table is served per spelling",
+          "[integration][mariadb][collation]") {
+  Backend db = SharedBackend(Kind::kMariaDb);
+  db.Exec("DROP TABLE IF EXISTS users");
+  db.Exec("CREATE TABLE users (name VARCHAR(40) PRIMARY KEY, email VARCHAR(100), visits INT)" +
+          db.TableSuffix() + " COLLATE utf8mb4_uca1400_as_ci");
+  db.Exec("INSERT INTO users VALUES ('alice', 'a@example.com', 1)");
+  middleware::Options o = ProductsOptions(db.Url());
+  o.tables[0].name = "users";
+  o.tables[0].key = "name";
+  auto faults = std::make_shared<adapters::FaultInjector>();
+  RowCacheServer server(o, faults);
+  auto c = server.Client();
+  WaitTableReady(*c, "users");
+  REQUIRE(faults->calls(Call::kKeyForm, "a ") == 1);  // probed
+  // The Bloom filter holds the keys as stored, as reads look them up.
+  REQUIRE(Visits(*c, "alice") == "1");
+  REQUIRE(IntOf(c->Command({"HSET", "users:alice", "visits", "4"})) == 0);
+  REQUIRE(Visits(*c, "alice") == "4");
+  REQUIRE(faults->calls(Call::kKeyForm) == 2);  // no form asked after the probes
+}
+
 // A snapshot keeps the rows of other tables for re-validation; a folding table's rows are dropped
 // at load (which spellings shared a row is not saved, so a write through one spelling could not
 // reach a loaded other), and every spelling reads the database again.
