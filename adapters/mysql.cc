@@ -337,8 +337,15 @@ class MySqlConnection final : public internal::SessionConnection {
       ps->setString(1, sql::SQLString(std::string(pk)));
       ps->setString(2, sql::SQLString(std::string(pk)));
       std::unique_ptr<sql::ResultSet> rs(Query(ps));
-      if (!rs->next() || rs->isNull(1) || rs->isNull(2) || rs->getInt(2) != 1) {
-        return "r" + std::string(pk);
+      if (!rs->next()) return Error(Status::kOther, "no result from the key form query");
+      if (rs->isNull(2) || rs->getInt(2) != 1) return "r" + std::string(pk);
+      if (rs->isNull(1)) {
+        // The database holds the key but would not weigh it (a weight string longer than
+        // max_allowed_packet): it may still name a row, so no form may be made up for it.
+        return Error(Status::kInvalidArgument, "key of " + std::to_string(pk.size()) +
+                                                   " bytes is too long for the database "
+                                                   "to weigh under " +
+                                                   key.collation);
       }
       return "w" + rs->getString(1).asStdString();
     });

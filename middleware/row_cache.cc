@@ -112,6 +112,7 @@ struct Table {
   std::string broken_reason;  // set once before state becomes kBroken
   std::unique_ptr<ConcurrentBloom> bloom;
   std::atomic<bool> bloom_ready{false};
+  std::atomic<bool> bloom_off{false};  // turned off after the configuration asked for it
   TableStats stats;
 
   bool HasColumn(std::string_view c) const {
@@ -413,13 +414,15 @@ class RowCache final : public server::KeyInterceptor,
         "table {}: key column {} has collation {}, under which spellings that differ in case "
         "(or accents, or trailing spaces) may name one row, but rowcached cannot tell which ({}); "
         "it caches each spelling as its own key, so a write through one spelling does not "
-        "refresh another: use one spelling per row in every client, or a NO PAD binary "
-        "collation for the key",
+        "refresh another, and its Bloom filter is off (it would turn other spellings of a row "
+        "away): use one spelling per row in every client, or a NO PAD binary collation for the "
+        "key",
         t.options.name, t.options.key, t.key_column.collation,
         !a.ok()         ? a.ToString()
         : !a_space.ok() ? a_space.ToString()
                         : "unexpected weights");
     t.folds = false;
+    t.bloom_off.store(true);  // never loaded, so never consulted
     return true;
   }
 
@@ -453,7 +456,10 @@ class RowCache final : public server::KeyInterceptor,
       // Bloom filters of ready tables.
       for (auto& t : tables_) {
         if (!unavailable.empty()) break;
-        if (t->state.load() != TableState::kReady || !t->bloom || t->bloom_ready.load()) continue;
+        if (t->state.load() != TableState::kReady || !t->bloom || t->bloom_ready.load() ||
+            t->bloom_off.load()) {
+          continue;
+        }
         uint64_t loaded = 0;
         // Under a folding collation the filter holds the keys' forms (KeyPlace::member).
         auto add = [&](std::span<const std::string> keys) {
@@ -1512,7 +1518,7 @@ class RowCache final : public server::KeyInterceptor,
     r.Bulk("state");
     r.Bulk(StateName(t));
     r.Bulk("bloom");
-    r.Bulk(!t.bloom ? "off" : t.bloom_ready.load() ? "ready" : "loading");
+    r.Bulk(!t.bloom || t.bloom_off.load() ? "off" : t.bloom_ready.load() ? "ready" : "loading");
     r.Bulk("breaker");
     r.Bulk(breaker_open_.load() ? "open" : "closed");
     r.Bulk("queue_depth");
