@@ -63,7 +63,8 @@
 //   exist costs that SELECT before the Bloom filter turns it away. Rows of such tables loaded
 //   from a snapshot are dropped rather than re-validated: which spellings shared a row is not
 //   saved. A collation whose forms fail two probes at start-up (one that weighs on several
-//   levels) leaves its table's spellings cached one by one, with a warning in the log.
+//   levels) leaves its table's spellings cached one by one and its Bloom filter off, with a
+//   warning in the log.
 //
 //   Failure policy. Connection failures count per database; after `breaker_failures` in a row
 //   the breaker opens: misses fail fast (-TRYAGAIN database unavailable: <reason>, or stale rows
