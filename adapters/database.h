@@ -167,6 +167,12 @@ inline bool KeyFoldsSpellings(const Column& key) {
 // Connection::KeyForm of `pk`, where it needs no database: nullopt under kCollation.
 std::optional<std::string> LocalKeyForm(const Column& key, std::string_view pk);
 
+// Whether `form` (a KeyForm of a value of `key`) is that of a key the column's character set
+// cannot hold, which names no row.
+inline bool KeyFormNamesNoRow(const Column& key, std::string_view form) {
+  return KeyComparisonOf(key) == KeyComparison::kCollation && form.starts_with('r');
+}
+
 struct TableSchema {
   std::string name;
   std::vector<Column> columns;  // in table order

@@ -690,7 +690,7 @@ class RowCache final : public server::KeyInterceptor,
       }
     }
     std::optional<KeyPlace> place = KnownPlace(t, req.key, req.pk);
-    if (place && BloomRejects(t, place->member)) {
+    if (place && (NamesNoRow(t, *place) || BloomRejects(t, place->member))) {
       RenderRead(ctx.reply, req, nullptr);
       return;
     }
@@ -718,6 +718,11 @@ class RowCache final : public server::KeyInterceptor,
     } else {
       FindPlaceThenRefill(request, reply, stale, deadline);
     }
+  }
+
+  // A key its column cannot hold (see adapters::KeyFormNamesNoRow): no database call needed.
+  static bool NamesNoRow(const Table& t, const KeyPlace& place) {
+    return t.folds && adapters::KeyFormNamesNoRow(t.key_column, place.member);
   }
 
   bool BloomRejects(Table& t, std::string_view member) {
@@ -790,7 +795,7 @@ class RowCache final : public server::KeyInterceptor,
                 return ReplyDbError(t, *request, failed, reply, stale);
               }
               KeyPlace place = PlaceOfForm(t, result->form);
-              if (BloomRejects(t, place.member)) {
+              if (NamesNoRow(t, place) || BloomRejects(t, place.member)) {
                 reply->Complete([&](ReplyBuilder& r) { RenderRead(r, *request, nullptr); });
                 return;
               }
@@ -1220,7 +1225,7 @@ class RowCache final : public server::KeyInterceptor,
   void SubmitOrdered(Table& t, const std::string& key, const std::string& pk,
                      const std::shared_ptr<server::DeferredReply>& reply, OrderedOp op) {
     if (std::optional<KeyPlace> place = KnownPlace(t, key, pk)) {
-      return SubmitAt(t, std::move(*place), reply, std::move(op));
+      return SubmitAt(t, key, std::move(*place), reply, std::move(op));
     }
     // A refusal has already run the operation with its status.
     (void)queues_.Submit(kFormLookupPrefix + key,
@@ -1229,12 +1234,18 @@ class RowCache final : public server::KeyInterceptor,
                            auto form = FormOf(t, key, pk);
                            if (!form.ok())
                              return FailFormLookup(form.status(), form.message(), reply);
-                           SubmitAt(t, PlaceOfForm(t, *form), reply, std::move(op));
+                           SubmitAt(t, key, PlaceOfForm(t, *form), reply, std::move(op));
                          });
   }
 
-  void SubmitAt(Table& t, KeyPlace place, const std::shared_ptr<server::DeferredReply>& reply,
-                OrderedOp op) {
+  void SubmitAt(Table& t, const std::string& key, KeyPlace place,
+                const std::shared_ptr<server::DeferredReply>& reply, OrderedOp op) {
+    if (NamesNoRow(t, place)) {
+      std::string text = "ERR '" + key + "' is not a valid table key: its key column '" +
+                         t.options.key + "' (" + t.key_column.charset + ") cannot hold it";
+      reply->Complete([&](ReplyBuilder& r) { r.Error(text); });
+      return;
+    }
     std::string order = place.order;
     (void)queues_.Submit(order, [this, &t, reply, place = std::move(place),
                                  op = std::move(op)](queues::Status st) mutable {

@@ -213,6 +213,38 @@ TEST_CASE("MariaDB multi-level collation: forms fail the probes, the table is se
   REQUIRE(faults->calls(Call::kKeyForm) == 2);  // no form asked after the probes
 }
 
+// A key its column's character set cannot hold names no row: reads answer "no row" without
+// reading the table, writes a clear error (not the database's "Illegal mix of collations").
+TEST_CASE("MariaDB latin1 key: a key the column cannot hold names no row",
+          "[integration][mariadb][collation]") {
+  Backend db = SharedBackend(Kind::kMariaDb);
+  db.Exec("DROP TABLE IF EXISTS users");
+  db.Exec(
+      "CREATE TABLE users (name VARCHAR(40) PRIMARY KEY, email VARCHAR(100), visits INT) "
+      "ENGINE=InnoDB DEFAULT CHARSET=latin1 COLLATE latin1_swedish_ci");
+  db.Exec(
+      "INSERT INTO users VALUES ('caf?', 'q@example.com', 1), "
+      "(_utf8mb4 x'636166c3a9', 'e@example.com', 2)");  // 'café'
+  middleware::Options o = ProductsOptions(db.Url());
+  o.tables[0].name = "users";
+  o.tables[0].key = "name";
+  o.tables[0].bloom = false;  // what is shown is the key check, not the filter
+  auto faults = std::make_shared<adapters::FaultInjector>();
+  RowCacheServer server(o, faults);
+  auto c = server.Client();
+  WaitTableReady(*c, "users");
+  REQUIRE(Visits(*c, "CAF\xc3\x89") == "2");     // 'CAFÉ' is 'café' under latin1_swedish_ci
+  const std::string cafa = "users:caf\xc4\x81";  // 'cafā': latin1 has no 'ā'
+  REQUIRE(IsNil(c->Command({"HGET", cafa, "visits"})));
+  REQUIRE(IntOf(c->Command({"EXISTS", cafa})) == 0);
+  REQUIRE(faults->calls(Call::kFetchRow, "caf\xc4\x81") == 0);
+  REQUIRE(c->Command({"HSET", cafa, "visits", "9"}).str ==
+          "ERR '" + cafa +
+              "' is not a valid table key: its key column 'name' (latin1) cannot hold it");
+  REQUIRE(faults->calls(Call::kUpsert) == 0);
+  REQUIRE(Visits(*c, "caf?") == "1");
+}
+
 // A snapshot keeps the rows of other tables for re-validation; a folding table's rows are dropped
 // at load (which spellings shared a row is not saved, so a write through one spelling could not
 // reach a loaded other), and every spelling reads the database again.
