@@ -16,17 +16,24 @@ namespace {
 using adapters::Call;
 using adapters::HoldPoint;
 
-// users(name PRIMARY KEY under utf8mb4_unicode_ci, email, visits) with 'alice' and 'straße'.
-middleware::Options UsersOptions(Backend& db, bool bloom = true) {
+// users(name PRIMARY KEY, email, visits) with table options `collation` (character set and
+// collation) holding `rows` (an INSERT's VALUES), and row cache options for it.
+middleware::Options UsersTable(Backend& db, const std::string& collation, const std::string& rows) {
   db.Exec("DROP TABLE IF EXISTS users");
   db.Exec("CREATE TABLE users (name VARCHAR(40) PRIMARY KEY, email VARCHAR(100), visits INT)" +
-          db.TableSuffix() + " COLLATE utf8mb4_unicode_ci");
-  db.Exec(
-      "INSERT INTO users VALUES ('alice', 'a@example.com', 1), "
-      "(_utf8mb4 x'73747261c39f65', 's@example.com', 1)");  // 'straße'
+          collation);
+  db.Exec("INSERT INTO users VALUES " + rows);
   middleware::Options o = ProductsOptions(db.Url());
   o.tables[0].name = "users";
   o.tables[0].key = "name";
+  return o;
+}
+
+// users under utf8mb4_unicode_ci with 'alice' and 'straße'.
+middleware::Options UsersOptions(Backend& db, bool bloom = true) {
+  middleware::Options o = UsersTable(db, db.TableSuffix() + " COLLATE utf8mb4_unicode_ci",
+                                     "('alice', 'a@example.com', 1), "
+                                     "(_utf8mb4 x'73747261c39f65', 's@example.com', 1)");  // straße
   o.tables[0].bloom = bloom;
   return o;
 }
@@ -110,13 +117,9 @@ TEST_CASE("MariaDB case-insensitive key: every spelling reads the row and sees e
 TEST_CASE("MariaDB NO PAD collation: spellings differing in trailing spaces stay two rows",
           "[integration][mariadb][collation]") {
   Backend db = SharedBackend(Kind::kMariaDb);
-  db.Exec("DROP TABLE IF EXISTS users");
-  db.Exec("CREATE TABLE users (name VARCHAR(40) PRIMARY KEY, email VARCHAR(100), visits INT)" +
-          db.TableSuffix() + " COLLATE utf8mb4_unicode_nopad_ci");
-  db.Exec("INSERT INTO users VALUES ('alice', 'a@example.com', 1), ('alice ', 'b@example.com', 2)");
-  middleware::Options o = ProductsOptions(db.Url());
-  o.tables[0].name = "users";
-  o.tables[0].key = "name";
+  middleware::Options o =
+      UsersTable(db, db.TableSuffix() + " COLLATE utf8mb4_unicode_nopad_ci",
+                 "('alice', 'a@example.com', 1), ('alice ', 'b@example.com', 2)");
   RowCacheServer server(o);
   auto c = server.Client();
   WaitTableReady(*c, "users");
@@ -133,13 +136,9 @@ TEST_CASE("MariaDB NO PAD collation: spellings differing in trailing spaces stay
 TEST_CASE("MariaDB PAD SPACE binary key: spellings differing in trailing spaces are one row",
           "[integration][mariadb][collation]") {
   Backend db = SharedBackend(Kind::kMariaDb);
-  db.Exec("DROP TABLE IF EXISTS users");
-  db.Exec("CREATE TABLE users (name VARCHAR(40) PRIMARY KEY, email VARCHAR(100), visits INT)" +
-          db.TableSuffix() + " COLLATE utf8mb4_bin");
-  db.Exec("INSERT INTO users VALUES ('alice', 'a@example.com', 1), ('ALICE', 'b@example.com', 2)");
-  middleware::Options o = ProductsOptions(db.Url());
-  o.tables[0].name = "users";
-  o.tables[0].key = "name";
+  middleware::Options o =
+      UsersTable(db, db.TableSuffix() + " COLLATE utf8mb4_bin",
+                 "('alice', 'a@example.com', 1), ('ALICE', 'b@example.com', 2)");
   auto faults = std::make_shared<adapters::FaultInjector>();
   RowCacheServer server(o, faults);
   auto c = server.Client();
@@ -192,13 +191,8 @@ TEST_CASE("MariaDB case-insensitive key: looking up a spelling's form is bounded
 TEST_CASE("MariaDB multi-level collation: forms fail the probes, the table is served per spelling",
           "[integration][mariadb][collation]") {
   Backend db = SharedBackend(Kind::kMariaDb);
-  db.Exec("DROP TABLE IF EXISTS users");
-  db.Exec("CREATE TABLE users (name VARCHAR(40) PRIMARY KEY, email VARCHAR(100), visits INT)" +
-          db.TableSuffix() + " COLLATE utf8mb4_uca1400_as_ci");
-  db.Exec("INSERT INTO users VALUES ('alice', 'a@example.com', 1)");
-  middleware::Options o = ProductsOptions(db.Url());
-  o.tables[0].name = "users";
-  o.tables[0].key = "name";
+  middleware::Options o = UsersTable(db, db.TableSuffix() + " COLLATE utf8mb4_uca1400_as_ci",
+                                     "('alice', 'a@example.com', 1)");
   auto faults = std::make_shared<adapters::FaultInjector>();
   RowCacheServer server(o, faults);
   auto c = server.Client();
@@ -218,16 +212,9 @@ TEST_CASE("MariaDB multi-level collation: forms fail the probes, the table is se
 TEST_CASE("MariaDB latin1 key: a key the column cannot hold names no row",
           "[integration][mariadb][collation]") {
   Backend db = SharedBackend(Kind::kMariaDb);
-  db.Exec("DROP TABLE IF EXISTS users");
-  db.Exec(
-      "CREATE TABLE users (name VARCHAR(40) PRIMARY KEY, email VARCHAR(100), visits INT) "
-      "ENGINE=InnoDB DEFAULT CHARSET=latin1 COLLATE latin1_swedish_ci");
-  db.Exec(
-      "INSERT INTO users VALUES ('caf?', 'q@example.com', 1), "
-      "(_utf8mb4 x'636166c3a9', 'e@example.com', 2)");  // 'café'
-  middleware::Options o = ProductsOptions(db.Url());
-  o.tables[0].name = "users";
-  o.tables[0].key = "name";
+  middleware::Options o = UsersTable(
+      db, " ENGINE=InnoDB DEFAULT CHARSET=latin1 COLLATE latin1_swedish_ci",
+      "('caf?', 'q@example.com', 1), (_utf8mb4 x'636166c3a9', 'e@example.com', 2)");  // 'café'
   o.tables[0].bloom = false;  // what is shown is the key check, not the filter
   auto faults = std::make_shared<adapters::FaultInjector>();
   RowCacheServer server(o, faults);
