@@ -93,14 +93,19 @@ inline int64_t ConnectedClients(RespClient& c) {
 // Waits for the first rewrite of an AOF turned on with CONFIG SET appendonly yes to complete
 // (the AOF's rewrite counter starts at 0), then checks that it succeeded.
 inline void WaitForFirstAofRewrite(RespClient& c) {
-  WaitUntil(
-      [&] {
-        std::string info = Info(c, "persistence");
-        return InfoField(info, "aof_rewrite_in_progress") == "0" &&
-               InfoField(info, "aof_rewrite_scheduled") == "0" &&
-               InfoField(info, "aof_rewrites") == "1";
-      },
-      "the first rewrite of the AOF turned on last");
+  std::string info;
+  auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  for (;;) {
+    info = Info(c, "persistence");
+    if (InfoField(info, "aof_rewrite_in_progress") == "0" &&
+        InfoField(info, "aof_rewrite_scheduled") == "0" && InfoField(info, "aof_rewrites") == "1") {
+      break;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      FAIL("timed out waiting for the first rewrite of the AOF turned on last; INFO:\n" << info);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   CHECK(InfoField(Info(c, "persistence"), "aof_last_bgrewrite_status") == "ok");
 }
 
